@@ -1,0 +1,98 @@
+import helmet from '@fastify/helmet';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { authRoutes } from './identity/index.js';
+import { errorHandlerPlugin } from './platform/errors/error-handler.js';
+import { opsRoutes } from './platform/observability/ops.routes.js';
+import type { RequestContext } from './platform/request-context.js';
+import type { Registry } from './registry.js';
+import { authenticatePlugin, tokenRoutes, wellKnownRoutes } from './tokens/index.js';
+
+// An incoming x-request-id is kept only if it is a short, plain token: it lands in logs and audit rows.
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+function requestContext(request: FastifyRequest): RequestContext {
+  const ua = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, requestId: request.id };
+}
+
+/** Builds the HTTP application over a registry; never listens (tests inject, main listens). */
+export async function buildApp(registry: Registry): Promise<FastifyInstance> {
+  const { config, metrics } = registry;
+  const app = Fastify({
+    loggerInstance: registry.logger as FastifyBaseLogger,
+    bodyLimit: config.http.bodyLimitBytes,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // A hop count is valid at runtime (proxy-addr) though Fastify's types omit it.
+    trustProxy: config.http.trustProxy as boolean | string,
+    genReqId: requestId,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.server.headersTimeout = config.http.headersTimeoutMs;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // A POST with `Content-Type: application/json` and no body (e.g. logout) is an absent body, not an error.
+  const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    return defaultJsonParser(request, text, done);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  if (config.http.corsOrigins.length > 0) {
+    await app.register(cors, { origin: [...config.http.corsOrigins], credentials: false, exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy'] });
+  }
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Portcullis API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(authenticatePlugin, {
+    verifyAccessToken: registry.verifyAccessToken, revocations: registry.revocations, requestLimiter: registry.requestLimiter, metrics,
+  });
+  await app.register(opsRoutes, { metrics, readiness: [{ name: 'database', check: () => registry.database.ping() }] });
+  await app.register(wellKnownRoutes, {
+    keyRing: registry.keyRing, issuer: registry.tokenOptions.issuer,
+    jwksMaxAgeSeconds: Math.max(0, Math.min(300, Math.floor(config.tokens.keyActivationDelaySeconds / 2))),
+  });
+  await app.register(authRoutes, { registerUser: registry.registerUser, login: registry.login, findUser: registry.findUser, requestContext });
+  await app.register(tokenRoutes, { rotateRefreshToken: registry.rotateRefreshToken, endSession: registry.endSession, requestContext });
+  return app;
+}

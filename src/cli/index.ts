@@ -1,0 +1,134 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { buildApp } from '../app.js';
+import { ConfigError, loadConfig } from '../platform/config/load.js';
+import { resolveMasterKey } from '../platform/config/master-key.js';
+import type { Config } from '../platform/config/schema.js';
+import { migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { loggerOptions } from '../platform/observability/logger.js';
+import { createRegistry } from '../registry.js';
+
+/** The process surface the CLI needs; main.ts passes the real one. */
+export interface CliProcess {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+  onSignal: (signal: 'SIGTERM' | 'SIGINT', handler: () => void) => void;
+  exit: (code: number) => void;
+}
+
+const USAGE = `usage: portcullis <command> [--config file.yaml]
+  serve                 run the HTTP server (default)
+  migrate               apply database migrations and exit
+  keys rotate [--now]   add a signing key (published now, signs after tokens.keyActivationDelaySeconds; --now signs at once)
+  audit verify          check the audit hash chain; exit 1 when it is broken
+In embedded mode (no DATABASE_URL) stop the server before running other commands: PGlite allows one process.`;
+
+function readFileOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function masterKey(config: Readonly<Config>, log: pino.Logger): Buffer {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const resolved = resolveMasterKey(
+    { configured: config.masterKey, production: config.nodeEnv === 'production', dataDir: config.dataDir },
+    { readFile: readFileOrUndefined, writeFileExclusive: (path, content, mode) => writeFileSync(path, content, { mode, flag: 'wx' }) },
+  );
+  if (resolved.warning) log.warn(resolved.warning);
+  return resolved.key;
+}
+
+async function serve(config: Readonly<Config>, proc: CliProcess, log: pino.Logger): Promise<void> {
+  const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
+  await registry.start();
+  const app = await buildApp(registry);
+  await app.listen({ host: config.host, port: config.port });
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down: draining in-flight requests');
+    const force = setTimeout(() => {
+      log.error('shutdown grace period exceeded; exiting');
+      proc.exit(1);
+    }, config.http.shutdownGraceMs);
+    force.unref();
+    // app.close waits for in-flight requests; the database closes only after them, so no write is lost.
+    app.close()
+      .then(() => registry.close())
+      .then(() => { log.info('shutdown complete'); proc.exit(0); })
+      .catch((error: unknown) => { log.error({ err: error }, 'shutdown failed'); proc.exit(1); });
+  };
+  proc.onSignal('SIGTERM', () => shutdown('SIGTERM'));
+  proc.onSignal('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Runs one CLI command; resolves with the exit code for commands that end (serve keeps running). */
+export async function runCli(proc: CliProcess): Promise<number | undefined> {
+  const { positionals, values } = parseArgs({
+    args: [...proc.argv], allowPositionals: true, strict: true,
+    options: { config: { type: 'string' }, now: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) {
+    proc.stdout(USAGE);
+    return 0;
+  }
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig({ argv: proc.argv, env: proc.env, readFile: (p) => readFileSync(p, 'utf8') });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      proc.stderr(error.message);
+      return 78; // EX_CONFIG
+    }
+    throw error;
+  }
+  const log = pino(loggerOptions(config.logLevel));
+  const command = positionals.join(' ') || 'serve';
+  switch (command) {
+    case 'serve':
+      await serve(config, proc, log);
+      return undefined;
+    case 'migrate': {
+      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.database.connectTimeoutMs });
+      try {
+        const applied = await migrateToLatest(database.db);
+        proc.stdout(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    case 'keys rotate': {
+      const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
+      try {
+        await registry.keyRing.refresh();
+        const { kid, activatesAt } = await registry.keyRing.rotate({ immediate: values.now === true });
+        proc.stdout(JSON.stringify({ kid, publishedAt: new Date(registry.clock.nowMs()).toISOString(), activatesAt: activatesAt.toISOString() }));
+      } finally {
+        await registry.close();
+      }
+      return 0;
+    }
+    case 'audit verify': {
+      const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
+      try {
+        const result = await registry.verifyAuditChain();
+        proc.stdout(JSON.stringify(result));
+        return result.ok ? 0 : 1;
+      } finally {
+        await registry.close();
+      }
+    }
+    default:
+      proc.stderr(`unknown command: ${command}\n${USAGE}`);
+      return 64; // EX_USAGE
+  }
+}

@@ -1,0 +1,47 @@
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
+import { verify as bcryptVerify } from '@node-rs/bcrypt';
+
+/** argon2id cost parameters (OWASP: 19 MiB, t=2, p=1). */
+export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
+
+/** OWASP Password Storage Cheat Sheet minimum for argon2id. */
+export const OWASP_ARGON2ID: Argon2Params = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/** Hashes and verifies passwords off the event loop (libuv thread pool). */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** Constant-work verification; accepts argon2id hashes and imported bcrypt hashes. */
+  verify(passwordHash: string, password: string): Promise<boolean>;
+  /** Spends the same work as a real verify, for unknown accounts, so timing does not reveal them. */
+  verifyDummy(password: string): Promise<void>;
+  /** True when the hash is bcrypt or argon2 with other parameters, so it should be replaced after login. */
+  needsRehash(passwordHash: string): boolean;
+}
+
+// @node-rs/argon2 exports Algorithm as a const enum, which isolatedModules cannot inline: Argon2id is 2.
+const ARGON2ID = 2;
+
+const BCRYPT_PREFIX = /^\$2[aby]\$\d{2}\$/;
+
+/** Builds the hasher; the dummy hash is made once, with the live parameters, at start-up. */
+export async function createPasswordHasher(params: Argon2Params = OWASP_ARGON2ID): Promise<PasswordHasher> {
+  const options = { algorithm: ARGON2ID, ...params };
+  const expectedPrefix = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
+  const dummyHash = await argon2Hash(`dummy-${Math.random()}`, options);
+  return {
+    hash: (password) => argon2Hash(password, options),
+    async verify(passwordHash, password) {
+      try {
+        if (BCRYPT_PREFIX.test(passwordHash)) return await bcryptVerify(password, passwordHash);
+        return await argon2Verify(passwordHash, password);
+      } catch {
+        // A corrupt stored hash is a failed login, never a 500 that tells the caller the account exists.
+        return false;
+      }
+    },
+    async verifyDummy(password) {
+      await argon2Verify(dummyHash, password).catch(() => false);
+    },
+    needsRehash: (passwordHash) => !passwordHash.startsWith(expectedPrefix),
+  };
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+
+const seconds = (def: number) => z.number().int().positive().default(def);
+
+const limiterRule = (points: number, durationSeconds: number) =>
+  z.strictObject({ points: z.number().int().positive().default(points), durationSeconds: seconds(durationSeconds) }).prefault({});
+
+/** The one configuration schema: defaults live here, the file and env may override any leaf. */
+export const configSchema = z.strictObject({
+  nodeEnv: z.enum(['development', 'production', 'test']).default('development'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  dataDir: z.string().min(1).default('./data'),
+  databaseUrl: z.string().url().optional(),
+  redisUrl: z.string().url().optional(),
+  /** 32 random bytes, base64; encrypts private keys and other secrets at rest. */
+  masterKey: z.string().min(1).optional(),
+  issuer: z.string().url().optional(),
+  audience: z.string().min(1).default('portcullis'),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  http: z.strictObject({
+    /** Trust X-Forwarded-* from: false, true (any), a hop count, or a comma-separated list of addresses/CIDRs. */
+    trustProxy: z.union([z.boolean(), z.number().int().nonnegative(), z.string()]).default(false),
+    bodyLimitBytes: z.number().int().positive().default(64 * 1024),
+    corsOrigins: z.array(z.string().min(1)).default([]),
+    requestTimeoutMs: z.number().int().positive().default(30_000),
+    headersTimeoutMs: z.number().int().positive().default(10_000),
+    keepAliveTimeoutMs: z.number().int().positive().default(5_000),
+    shutdownGraceMs: z.number().int().positive().default(10_000),
+  }).prefault({}),
+  database: z.strictObject({
+    poolMax: z.number().int().positive().default(10),
+    statementTimeoutMs: z.number().int().positive().default(5_000),
+    connectTimeoutMs: z.number().int().positive().default(5_000),
+  }).prefault({}),
+  password: z.strictObject({
+    /** NIST SP 800-63B rev 4: 15 when the password is the only factor. */
+    minLength: z.number().int().min(8).max(128).default(15),
+    maxLength: z.number().int().min(64).max(1024).default(128),
+    mfaEnforced: z.boolean().default(false),
+  }).refine((p) => p.minLength >= 15 || p.mfaEnforced, {
+    message: 'minLength below 15 is allowed only with mfaEnforced (NIST SP 800-63B rev 4: 8 is the floor with a second factor)',
+    path: ['minLength'],
+  }).refine((p) => p.maxLength >= p.minLength, { message: 'maxLength must be at least minLength', path: ['maxLength'] }).prefault({}),
+  tokens: z.strictObject({
+    algorithm: z.enum(['ES256', 'EdDSA', 'RS256']).default('ES256'),
+    accessTtlSeconds: seconds(600),
+    clockSkewSeconds: z.number().int().min(0).max(300).default(30),
+    /** A new key is published this long before it starts signing, so every verifier has it first. */
+    keyActivationDelaySeconds: z.number().int().min(0).default(600),
+    /** Sign with a fresh key this often; 0 turns automatic rotation off. */
+    keyRotationIntervalDays: z.number().min(0).default(30),
+    /** How often each instance re-reads the key ring from the database. */
+    keyRefreshSeconds: seconds(60),
+    sessionIdleTtlSeconds: seconds(14 * 24 * 3600),
+    sessionAbsoluteTtlSeconds: seconds(30 * 24 * 3600),
+    /** Verified-token cache entries; 0 disables the cache. */
+    verifiedCacheSize: z.number().int().min(0).default(10_000),
+  }).prefault({}),
+  loginProtection: z.strictObject({
+    /** Consecutive failures for one account from one IP before it is locked out for a growing delay. */
+    maxConsecutiveFailures: z.number().int().positive().default(5),
+    baseLockSeconds: seconds(30),
+    maxLockSeconds: seconds(3600),
+    /** Failed logins one IP may make per day, across all accounts. */
+    ipDailyFailures: z.number().int().positive().default(100),
+    registration: limiterRule(10, 3600),
+  }).prefault({}),
+  rateLimit: z.strictObject({
+    /** Authenticated requests per subject. */
+    authenticated: limiterRule(1200, 60),
+  }).prefault({}),
+});
+
+/** Validated, frozen configuration. */
+export type Config = z.infer<typeof configSchema>;
+/** What a config file or the environment may supply before defaults apply. */
+export type ConfigInput = z.input<typeof configSchema>;
