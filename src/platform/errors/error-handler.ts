@@ -41,16 +41,16 @@ function definitionByStatus(status: number) {
   }
 }
 
-function fieldErrors(error: { validation: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string }): FieldError[] {
+function fieldErrors(error: { validation: Array<{ instancePath: string; keyword?: string; message?: string; params?: Record<string, unknown> }>; validationContext?: string }): FieldError[] {
   const out: FieldError[] = [];
   for (const v of error.validation) {
     const base = v.instancePath.replace(/^\//, '').replaceAll('/', '.');
-    const issue = v.params?.issue as { code?: string; keys?: string[] } | undefined;
-    if (issue?.code === 'unrecognized_keys' && Array.isArray(issue.keys)) {
-      for (const key of issue.keys.slice(0, 20)) out.push({ path: base ? `${base}.${key}` : String(key), message: 'unknown field' });
-      continue;
+    const keys = v.params?.keys;
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+      for (const key of keys.slice(0, 20)) out.push({ path: base ? `${base}.${String(key)}` : String(key), message: 'unknown field' });
+    } else {
+      out.push({ path: base || (error.validationContext ?? ''), message: v.message ?? 'invalid' });
     }
-    out.push({ path: base || (error.validationContext ?? ''), message: v.message ?? 'invalid' });
     if (out.length >= 50) break;
   }
   return out;
