@@ -134,6 +134,9 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   const endSession = createEndSession({ clock, transact, revocations });
 
   const timers: NodeJS.Timeout[] = [];
+  if (config.redisUrl) {
+    logger.warn('REDIS_URL is set, but the Redis adapters come with the distributed mode: rate limits and revocations stay in-process, so run a single instance');
+  }
 
   return {
     config, clock, random, ids, logger, metrics, database, tokenOptions,
