@@ -12,7 +12,7 @@ export const tokenPairSchema = z.strictObject({
 export const refreshBodySchema = z.strictObject({ refreshToken: z.string().min(1).max(512) });
 
 /** POST /v1/auth/logout body (optional). */
-export const logoutBodySchema = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() }).optional();
+export const logoutBodySchema = z.strictObject({ refreshToken: z.string().min(1).max(512).optional() }).nullish();
 
 /** GET /v1/auth/whoami response. */
 export const whoamiSchema = z.strictObject({
