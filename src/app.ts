@@ -41,10 +41,12 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     requestTimeout: config.http.requestTimeoutMs,
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // Slow clients (slowloris): headers must arrive within headersTimeout; Node only checks every
+    // connectionsCheckingInterval (30 s by default), so check every second. 16 KiB of headers at most.
+    http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 },
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });
-  app.server.headersTimeout = config.http.headersTimeoutMs;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
