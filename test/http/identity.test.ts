@@ -86,6 +86,24 @@ describe('identity: password policy, hashing and login outcomes', () => {
     assert.equal(locked.body, wrong.body);
   });
 
+  it('spends the same argon2 work on an unknown email as on a wrong password (no timing oracle)', async () => {
+    const s = await registerAndLogin(t.app, uniqueEmail('timing'), GOOD_PASSWORD, '10.9.9.9');
+    const median = async (email: string) => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const started = process.hrtime.bigint();
+        // Distinct IPs so the brute-force lock-out does not cut the sample short.
+        await t.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: `wrong password number ${i}` }, remoteAddress: `10.8.${i}.${email.length}` });
+        times.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      return times.sort((a, b) => a - b)[2]!;
+    };
+    const wrongPassword = await median(s.email);
+    const unknownEmail = await median(uniqueEmail('nobody'));
+    // A lookup that skips argon2 answers in well under a millisecond; both must pay the ~20 ms hash.
+    assert.ok(unknownEmail > wrongPassword * 0.5, `unknown ${unknownEmail.toFixed(1)} ms vs wrong ${wrongPassword.toFixed(1)} ms`);
+  });
+
   it('asks for a second factor with 401 mfa-required when the account has MFA', async () => {
     const email = uniqueEmail('mfa');
     await insertUser(t, email, await argon2Hash(GOOD_PASSWORD, { memoryCost: 19456, timeCost: 2, parallelism: 1 }), { mfa: true });
