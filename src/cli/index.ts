@@ -7,7 +7,7 @@ import { resolveMasterKey } from '../platform/config/master-key.js';
 import type { Config } from '../platform/config/schema.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { loggerOptions } from '../platform/observability/logger.js';
-import { createRegistry } from '../registry.js';
+import { createRegistry, type Registry } from '../registry.js';
 
 /** The process surface the CLI needs; main.ts passes the real one. */
 export interface CliProcess {
@@ -70,6 +70,16 @@ async function serve(config: Readonly<Config>, proc: CliProcess, log: pino.Logge
   proc.onSignal('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** Runs a one-shot command over a full registry and always closes it (PGlite must flush). */
+async function withRegistry(config: Readonly<Config>, log: pino.Logger, command: (registry: Registry) => Promise<number>): Promise<number> {
+  const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
+  try {
+    return await command(registry);
+  } finally {
+    await registry.close();
+  }
+}
+
 /** Runs one CLI command; resolves with the exit code for commands that end (serve keeps running). */
 export async function runCli(proc: CliProcess): Promise<number | undefined> {
   const { positionals, values } = parseArgs({
@@ -106,27 +116,19 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
       }
       return 0;
     }
-    case 'keys rotate': {
-      const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
-      try {
+    case 'keys rotate':
+      return withRegistry(config, log, async (registry) => {
         await registry.keyRing.refresh();
         const { kid, activatesAt } = await registry.keyRing.rotate({ immediate: values.now === true });
         proc.stdout(JSON.stringify({ kid, publishedAt: new Date(registry.clock.nowMs()).toISOString(), activatesAt: activatesAt.toISOString() }));
-      } finally {
-        await registry.close();
-      }
-      return 0;
-    }
-    case 'audit verify': {
-      const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
-      try {
+        return 0;
+      });
+    case 'audit verify':
+      return withRegistry(config, log, async (registry) => {
         const result = await registry.verifyAuditChain();
         proc.stdout(JSON.stringify(result));
         return result.ok ? 0 : 1;
-      } finally {
-        await registry.close();
-      }
-    }
+      });
     default:
       proc.stderr(`unknown command: ${command}\n${USAGE}`);
       return 64; // EX_USAGE
