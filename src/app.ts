@@ -5,9 +5,12 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { authRoutes } from './identity/index.js';
+import { commonProblems } from './platform/errors/common-problems.js';
 import { errorHandlerPlugin } from './platform/errors/error-handler.js';
+import { type ProblemDefinition, problemType } from './platform/errors/problem.js';
 import { opsRoutes } from './platform/observability/ops.routes.js';
 import type { RequestContext } from './platform/request-context.js';
 import type { Registry } from './registry.js';
@@ -19,6 +22,22 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function requestId(req: IncomingMessage): string {
   const incoming = req.headers['x-request-id'];
   return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+// Node's parser errors, raised before a request object exists; everything else is a 400.
+const CLIENT_ERRORS: Record<string, ProblemDefinition> = {
+  HPE_HEADER_OVERFLOW: commonProblems.HEADERS_TOO_LARGE,
+  ERR_HTTP_REQUEST_TIMEOUT: commonProblems.REQUEST_TIMEOUT,
+};
+
+function writeClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const problem = (error.code ? CLIENT_ERRORS[error.code] : undefined) ?? commonProblems.MALFORMED_REQUEST;
+  const body = JSON.stringify({ type: problemType(problem.code), title: problem.title, status: problem.status, requestId: randomUUID() });
+  socket.end(`HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function requestContext(request: FastifyRequest): RequestContext {
@@ -44,12 +63,16 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
     // Slow clients (slowloris): headers must arrive within headersTimeout; Node only checks every
     // connectionsCheckingInterval (30 s by default), so check every second. 16 KiB of headers at most.
     http: { headersTimeout: config.http.headersTimeoutMs, connectionsCheckingInterval: 1000, maxHeaderSize: 16 * 1024 },
+    // Errors Node raises before a request exists (oversized headers, timeouts, garbage) still answer problem+json.
+    clientErrorHandler: writeClientError,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200 },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
+  // JSON only: text/plain is the content type any web page may POST cross-site without a CORS preflight.
+  app.removeAllContentTypeParsers();
   // A POST with `Content-Type: application/json` and no body (e.g. logout) is an absent body, not an error.
   const defaultJsonParser = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {

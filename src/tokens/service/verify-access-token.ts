@@ -40,6 +40,7 @@ function reasonOf(error: unknown): RejectionReason {
   if (error instanceof HeaderRefusal) return error.reason;
   if (error instanceof joseErrors.JWTExpired) return 'expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return 'claims';
     switch (error.claim) {
       case 'nbf': return 'not_yet_valid';
       case 'iss': return 'issuer';
