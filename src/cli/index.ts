@@ -90,6 +90,7 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
     proc.stdout(USAGE);
     return 0;
   }
+  const command = positionals.join(' ') || 'serve';
   let config: Readonly<Config>;
   try {
     config = loadConfig({ argv: proc.argv, env: proc.env, readFile: (p) => readFileSync(p, 'utf8') });
@@ -100,8 +101,8 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
     }
     throw error;
   }
-  const log = pino(loggerOptions(config.logLevel));
-  const command = positionals.join(' ') || 'serve';
+  // The server logs to stdout; one-shot commands keep stdout for their result (`audit verify | jq`).
+  const log = command === 'serve' ? pino(loggerOptions(config.logLevel)) : pino(loggerOptions(config.logLevel), pino.destination(2));
   switch (command) {
     case 'serve':
       await serve(config, proc, log);

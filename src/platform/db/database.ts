@@ -80,10 +80,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 /** Applies pending migrations under PostgreSQL's migration lock, so concurrent starters migrate once. */
 export async function migrateToLatest(db: Kysely<DB>, schema?: string): Promise<string[]> {
+  // Kysely looks for its bookkeeping tables in every visible schema unless told which one; another
+  // app's (or another Portcullis's) tables in a neighbouring schema would then be mistaken for ours.
+  const target = schema ?? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema;
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
-    ...(schema ? { migrationTableSchema: schema } : {}),
+    ...(target ? { migrationTableSchema: target } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
