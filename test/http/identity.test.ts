@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { hash as argon2Hash } from '@node-rs/argon2';
-import { hash as bcryptHash } from '@node-rs/bcrypt';
+import bcrypt from 'bcryptjs';
 import { createTestApp, GOOD_PASSWORD, json, registerAndLogin, type TestApp, uniqueEmail } from '../fixtures/test-app.js';
 
 const register = (t: TestApp, payload: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/v1/auth/register', payload });
@@ -61,7 +61,7 @@ describe('identity: password policy, hashing and login outcomes', () => {
 
   it('accepts an imported bcrypt hash and upgrades it to argon2id on login', async () => {
     const email = uniqueEmail('bcrypt');
-    const id = await insertUser(t, email, await bcryptHash(GOOD_PASSWORD, { cost: 10 }));
+    const id = await insertUser(t, email, await bcrypt.hash(GOOD_PASSWORD, 10));
     assert.equal((await login(t, { email, password: 'wrong password for bcrypt user' })).statusCode, 401);
     assert.equal((await login(t, { email, password: GOOD_PASSWORD })).statusCode, 200);
     const row = await t.database.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow();

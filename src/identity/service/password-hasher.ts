@@ -1,5 +1,7 @@
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
-import { verify as bcryptVerify } from '@node-rs/bcrypt';
+// bcryptjs (pure JS, async in slices) rather than @node-rs/bcrypt, whose 2.0.0 platform binaries were
+// never published; bcrypt only ever runs once per imported account, before the hash is upgraded.
+import bcrypt from 'bcryptjs';
 
 /** argon2id cost parameters (OWASP: 19 MiB, t=2, p=1). */
 export interface Argon2Params { memoryCost: number; timeCost: number; parallelism: number }
@@ -32,7 +34,7 @@ export async function createPasswordHasher(params: Argon2Params = OWASP_ARGON2ID
     hash: (password) => argon2Hash(password, options),
     async verify(passwordHash, password) {
       try {
-        if (BCRYPT_PREFIX.test(passwordHash)) return await bcryptVerify(password, passwordHash);
+        if (BCRYPT_PREFIX.test(passwordHash)) return await bcrypt.compare(password, passwordHash);
         return await argon2Verify(passwordHash, password);
       } catch {
         // A corrupt stored hash is a failed login, never a 500 that tells the caller the account exists.
