@@ -112,7 +112,7 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
   await app.register(authenticatePlugin, {
     verifyAccessToken: registry.verifyAccessToken, revocations: registry.revocations, requestLimiter: registry.requestLimiter, metrics,
   });
-  await app.register(opsRoutes, { metrics, readiness: [{ name: 'database', check: () => registry.database.ping() }] });
+  await app.register(opsRoutes, { metrics, readiness: registry.readiness });
   await app.register(wellKnownRoutes, {
     keyRing: registry.keyRing, issuer: registry.tokenOptions.issuer,
     jwksMaxAgeSeconds: Math.max(0, Math.min(300, Math.floor(config.tokens.keyActivationDelaySeconds / 2))),

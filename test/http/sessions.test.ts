@@ -44,8 +44,7 @@ describe('session lifetimes and revocation', () => {
       const res = await restarted.app.inject({ url: '/v1/auth/whoami', headers: { authorization: `Bearer ${s.accessToken}` } });
       assert.equal(res.statusCode, 401);
     } finally {
-      await restarted.app.close();
-      await restarted.registry.close();
+      await restarted.close();
     }
   });
 

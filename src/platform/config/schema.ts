@@ -28,6 +28,14 @@ export const configSchema = z.strictObject({
     keepAliveTimeoutMs: z.number().int().positive().default(5_000),
     shutdownGraceMs: z.number().int().positive().default(10_000),
   }).prefault({}),
+  redis: z.strictObject({
+    /** Prefix of every key and channel, so several deployments can share one Redis. */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default('portcullis:'),
+    commandTimeoutMs: z.number().int().positive().default(500),
+    connectTimeoutMs: z.number().int().positive().default(2_000),
+    /** How long start-up waits for Redis before giving up. */
+    startupTimeoutMs: z.number().int().positive().default(10_000),
+  }).prefault({}),
   database: z.strictObject({
     poolMax: z.number().int().positive().default(10),
     statementTimeoutMs: z.number().int().positive().default(5_000),

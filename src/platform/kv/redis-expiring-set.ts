@@ -1,0 +1,181 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock.js';
+import type { ExpiringSet } from './expiring-set.js';
+
+/** What the Redis ExpiringSet needs. */
+export interface RedisExpiringSetDeps {
+  /** Command connection (shared with other adapters); never put into subscriber mode. */
+  client: Redis;
+  /** Dedicated connection for SUBSCRIBE (see `duplicateForSubscriber`); may be shared by several sets, each on its own channel. */
+  subscriber: Redis;
+  /** Pub/sub channel of this set. ioredis' keyPrefix does not apply to channels, so include the deployment's prefix here. */
+  channel: string;
+  /** Namespace of this set's key; the members live in the sorted set `<keyPrefix>:members` (after the connection's own prefix). */
+  keyPrefix: string;
+  /** Judges expiry, in the mirror and in the Redis queries alike. */
+  clock: Clock;
+  /** How often the mirror drops expired members and Redis prunes old ones; default 60 s. */
+  sweepEveryMs?: number;
+  /** The factory rejects if the first load has not succeeded by then; default 10 s. */
+  readyTimeoutMs?: number;
+  /** Background failures (reload retries, prune, malformed messages): they never reject a caller, so they are reported here. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Members stay in Redis this long past their expiry before a prune removes them, so an instance
+ * whose clock runs ahead cannot prune a member that the others still judge live (and would then
+ * miss on their next reload).
+ */
+const PRUNE_GRACE_MS = 60_000;
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/**
+ * Redis-backed ExpiringSet for distributed mode: the members live in one sorted set scored by
+ * expiry (ms since the epoch), every instance keeps a local mirror fed by pub/sub, so `has` is
+ * synchronous and costs no round trip.
+ *
+ * Why a sorted set rather than one key per member with a PX TTL: reloading the live set is one
+ * `ZRANGEBYSCORE (now +inf` instead of a SCAN over the whole keyspace (slow, not a snapshot,
+ * per-node under Cluster); "adding again keeps the later expiry" is `ZADD GT` (Redis >= 6.2), atomic
+ * without a script; and expiry is judged by our injected clock on both sides, never by Redis's own
+ * clock, so the mirror and the store agree. Expired members are pruned with `ZREMRANGEBYSCORE` on
+ * the sweep timer (an emptied sorted set disappears on its own).
+ *
+ * Consistency: `add` updates the local mirror first (the writer sees its own write at once), then
+ * writes and publishes in one MULTI/EXEC, so Redis never holds a member that was not announced.
+ * Whenever the subscriber (re)connects, the adapter subscribes, waits for the confirmation, and only
+ * then reloads the live set: anything added before the reload read is in it, anything after is
+ * published to a subscription that already exists. Merging keeps the later expiry, so duplicates
+ * and reordering are harmless. The factory resolves only after the first load.
+ *
+ * Failure behaviour: while Redis is unreachable `add` rejects at once or within the connection's
+ * command timeout (the member stays in this instance's mirror: a revocation known locally is never
+ * forgotten), and `has` keeps answering from the mirror, which misses members added on other
+ * instances until the subscriber reconnects and reloads (retried with capped backoff).
+ */
+export async function createRedisExpiringSet(deps: RedisExpiringSetDeps): Promise<ExpiringSet> {
+  const { client, subscriber, channel, clock } = deps;
+  const key = `${deps.keyPrefix}:members`;
+  const report = deps.onError ?? (() => {});
+  const members = new Map<string, number>();
+  let closed = false;
+  // Each (re)connect starts a new generation; an older reload loop stops when it sees a newer one.
+  let generation = 0;
+  let markReady: () => void = () => {};
+  const firstLoad = new Promise<void>((resolve) => { markReady = resolve; });
+
+  const merge = (member: string, expiresAtMs: number) => {
+    const current = members.get(member);
+    if (current === undefined || expiresAtMs > current) members.set(member, expiresAtMs);
+  };
+
+  const sweep = () => {
+    const now = clock.nowMs();
+    for (const [member, expiresAt] of members) if (expiresAt <= now) members.delete(member);
+  };
+
+  const onMessage = (from: string, message: string) => {
+    if (from !== channel) return;
+    // Wire format `<expiresAtMs>:<member>`: the number never holds a colon, the member may.
+    const colon = message.indexOf(':');
+    const expiresAtMs = colon > 0 ? Number(message.slice(0, colon)) : Number.NaN;
+    if (!Number.isFinite(expiresAtMs)) {
+      report(new Error(`ignored a malformed message on ${channel}`));
+      return;
+    }
+    merge(message.slice(colon + 1), expiresAtMs);
+  };
+
+  async function load(): Promise<void> {
+    // Subscribe first and wait for the server's confirmation (repeating SUBSCRIBE is harmless when
+    // ioredis has already resubscribed on its own): from here on no add can slip between the two.
+    await subscriber.subscribe(channel);
+    const flat = await client.zrangebyscore(key, `(${clock.nowMs()}`, '+inf', 'WITHSCORES');
+    for (let i = 0; i + 1 < flat.length; i += 2) merge(flat[i] as string, Number(flat[i + 1]));
+  }
+
+  async function resync(): Promise<void> {
+    const mine = ++generation;
+    for (let attempt = 1; !closed && mine === generation; attempt++) {
+      try {
+        await load();
+        if (!closed && mine === generation) markReady();
+        return;
+      } catch (error) {
+        // Typically the command connection is still reconnecting (no offline queue): try again.
+        report(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, MAX_RETRY_DELAY_MS)).unref());
+      }
+    }
+  }
+
+  const onReady = () => { void resync(); };
+
+  const prune = async () => {
+    try {
+      await client.zremrangebyscore(key, '-inf', clock.nowMs() - PRUNE_GRACE_MS);
+    } catch (error) {
+      report(error);
+    }
+  };
+
+  subscriber.on('message', onMessage);
+  subscriber.on('ready', onReady);
+  // Already connected: no 'ready' will come for this connection, so load now.
+  if (subscriber.status === 'ready') onReady();
+
+  const timer = setInterval(() => {
+    sweep();
+    void prune();
+  }, deps.sweepEveryMs ?? 60_000);
+  timer.unref();
+
+  const set: ExpiringSet = {
+    async add(member, expiresAtMs) {
+      if (!Number.isFinite(expiresAtMs)) throw new TypeError('expiresAtMs must be a finite number of milliseconds');
+      merge(member, expiresAtMs);
+      // Already expired: nothing any instance would ever answer `true` for.
+      if (expiresAtMs <= clock.nowMs()) return;
+      const results = await client
+        .multi()
+        .zadd(key, 'GT', expiresAtMs, member)
+        .publish(channel, `${expiresAtMs}:${member}`)
+        .exec();
+      // exec resolves null when the transaction is aborted, and reports per-command errors in its results.
+      if (results === null) throw new Error('Redis aborted the ExpiringSet transaction');
+      for (const [error] of results) if (error) throw error;
+    },
+    has(member) {
+      const expiresAt = members.get(member);
+      if (expiresAt === undefined) return false;
+      if (expiresAt > clock.nowMs()) return true;
+      members.delete(member);
+      return false;
+    },
+    size() {
+      sweep();
+      return members.size;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      subscriber.off('message', onMessage);
+      subscriber.off('ready', onReady);
+      // The connections belong to whoever opened them (the command one is shared); leave only our channel.
+      if (subscriber.status === 'ready') await subscriber.unsubscribe(channel).catch(report);
+    },
+  };
+
+  const timeoutMs = deps.readyTimeoutMs ?? 10_000;
+  let readyTimer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => { readyTimer = setTimeout(() => resolve('timeout'), timeoutMs); });
+  const outcome = await Promise.race([firstLoad.then(() => 'ready' as const), timedOut]);
+  clearTimeout(readyTimer);
+  if (outcome === 'timeout') {
+    await set.close();
+    throw new Error(`the Redis ExpiringSet could not load its members within ${timeoutMs} ms`);
+  }
+  return set;
+}
