@@ -1,8 +1,10 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { buildApp } from '../app.js';
 import { ConfigError, loadConfig } from '../platform/config/load.js';
+import { formatPolicyTestReport, loadPolicies, loadPolicyTestSuites, PolicyLoadError, runPolicyTests } from '../policy/index.js';
 import { resolveMasterKey } from '../platform/config/master-key.js';
 import type { Config } from '../platform/config/schema.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
@@ -24,6 +26,7 @@ const USAGE = `usage: portcullis <command> [--config file.yaml]
   migrate               apply database migrations and exit
   keys rotate [--now]   add a signing key (published now, signs after tokens.keyActivationDelaySeconds; --now signs at once)
   audit verify          check the audit hash chain; exit 1 when it is broken
+  policy test [dir]     run the YAML policy tests in <dir>/tests against the policies in <dir> (default policies/)
 In embedded mode (no DATABASE_URL) stop the server before running other commands: PGlite allows one process.`;
 
 function readFileOrUndefined(path: string): string | undefined {
@@ -80,6 +83,23 @@ async function withRegistry(config: Readonly<Config>, log: pino.Logger, command:
   }
 }
 
+/** `portcullis policy test [dir]`: exit 0 when every case passes, 1 on a mismatch, 78 when a file is invalid. */
+async function policyTest(dir: string, proc: CliProcess): Promise<number> {
+  try {
+    const policySet = await loadPolicies(dir);
+    const suites = await loadPolicyTestSuites(join(dir, 'tests'));
+    const result = runPolicyTests(policySet, suites, { nowMs: Date.now() });
+    proc.stdout(formatPolicyTestReport(result));
+    return result.failed.length === 0 ? 0 : 1;
+  } catch (error) {
+    if (error instanceof PolicyLoadError) {
+      proc.stderr(error.message);
+      return 78;
+    }
+    throw error;
+  }
+}
+
 /** Runs one CLI command; resolves with the exit code for commands that end (serve keeps running). */
 export async function runCli(proc: CliProcess): Promise<number | undefined> {
   const { positionals, values } = parseArgs({
@@ -90,6 +110,8 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
     proc.stdout(USAGE);
     return 0;
   }
+  // `policy test` needs neither config nor database: it is what CI runs on the policy files.
+  if (positionals[0] === 'policy' && positionals[1] === 'test') return policyTest(positionals[2] ?? 'policies', proc);
   const command = positionals.join(' ') || 'serve';
   let config: Readonly<Config>;
   try {
