@@ -15,7 +15,11 @@ import { createIdGenerator, type IdGenerator } from './platform/ids.js';
 import { createMemoryExpiringSet } from './platform/kv/memory-expiring-set.js';
 import type { ExpiringSet } from './platform/kv/expiring-set.js';
 import type { RateLimiterFactory } from './platform/kv/rate-limiter.js';
+import { createRedisConnection, duplicateForSubscriber, waitForRedisReady } from './platform/kv/redis-connection.js';
+import { createRedisExpiringSet } from './platform/kv/redis-expiring-set.js';
+import { createRedisRateLimiterFactory } from './platform/kv/redis-rate-limiter.js';
 import { memoryRateLimiterFactory } from './platform/kv/rlf-rate-limiter.js';
+import type { ReadinessCheck } from './platform/observability/ops.routes.js';
 import { loggerOptions } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { type Random, secureRandom } from './platform/random.js';
@@ -26,6 +30,37 @@ import {
   createAccessTokenVerifier, createEndSession, createKeyRing, createKyselySessionStore, createKyselySigningKeyStore,
   createRotateRefreshToken, createSessionRevocations, createSignAccessToken, createStartSession, type TokenOptions,
 } from './tokens/index.js';
+
+/**
+ * Distributed shared state: revocations in a Redis sorted set mirrored in memory through pub/sub
+ * (no round trip on the request path), limits in Redis with an in-process insurance limiter that
+ * answers while Redis is down.
+ */
+async function connectRedis(config: Readonly<Config>, clock: Clock, logger: Logger) {
+  const onError = (error: unknown) => logger.warn({ err: error }, 'redis error');
+  const client = createRedisConnection({
+    url: config.redisUrl!, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs,
+    connectTimeoutMs: config.redis.connectTimeoutMs, connectionName: 'portcullis', onError,
+  });
+  const subscriber = duplicateForSubscriber(client, onError);
+  try {
+    await waitForRedisReady(client, config.redis.startupTimeoutMs);
+    const revocationSet = await createRedisExpiringSet({
+      client, subscriber, channel: `${config.redis.keyPrefix}revocations`, keyPrefix: 'revocations', clock, onError,
+      readyTimeoutMs: config.redis.startupTimeoutMs,
+    });
+    return {
+      revocationSet,
+      limiters: createRedisRateLimiterFactory(client, { insuranceLimiter: true }),
+      ping: async () => { await client.ping(); },
+      close: async () => { await Promise.allSettled([client.quit(), subscriber.quit()]); },
+    };
+  } catch (error) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw new Error(`Redis did not become ready within ${config.redis.startupTimeoutMs} ms`, { cause: error });
+  }
+}
 
 /** Everything the registry may be handed instead of building it (tests inject clocks, databases, hashers). */
 export interface RegistryOverrides {
@@ -97,7 +132,8 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     store: createKyselySigningKeyStore(db), secretBox, clock, ids,
     options: { ...config.tokens, algorithm: config.tokens.algorithm },
   });
-  const revocationSet = overrides.revocationSet ?? createMemoryExpiringSet(clock);
+  const redis = config.redisUrl && !overrides.revocationSet && !overrides.rateLimiters ? await connectRedis(config, clock, logger) : undefined;
+  const revocationSet = overrides.revocationSet ?? redis?.revocationSet ?? createMemoryExpiringSet(clock);
   const revocations = createSessionRevocations(revocationSet, tokenOptions);
   const signAccessToken = createSignAccessToken({ keyRing, clock, ids, options: tokenOptions });
   const verifyAccessToken = createAccessTokenVerifier({
@@ -105,7 +141,7 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     onCacheLookup: (hit) => metrics.verifiedCache.inc({ result: hit ? 'hit' : 'miss' }),
   });
 
-  const limiters = overrides.rateLimiters ?? memoryRateLimiterFactory;
+  const limiters = overrides.rateLimiters ?? redis?.limiters ?? memoryRateLimiterFactory;
   const loginProtection = createLoginProtection(limiters, config.loginProtection);
   const requestLimiter = createRequestLimiter(limiters, config.rateLimit.authenticated);
   const shouldAuditBlock = createBlockedAuditThrottle();
@@ -134,14 +170,14 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   const endSession = createEndSession({ clock, transact, revocations });
 
   const timers: NodeJS.Timeout[] = [];
-  if (config.redisUrl) {
-    logger.warn('REDIS_URL is set, but the Redis adapters come with the distributed mode: rate limits and revocations stay in-process, so run a single instance');
-  }
+  const readiness: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
+  if (redis) readiness.push({ name: 'redis', check: () => redis.ping() });
 
   return {
     config, clock, random, ids, logger, metrics, database, tokenOptions,
     keyRing, revocations, verifyAccessToken, requestLimiter, loginProtection,
     registerUser, login, rotateRefreshToken, endSession, signAccessToken, startSession, transact,
+    readiness,
     findUser: (id: string) => users.findById(id),
     verifyAuditChain: (): Promise<ChainVerification> => verifyAuditChain(createKyselyAuditStore(db)),
 
@@ -163,6 +199,7 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     async close(): Promise<void> {
       for (const timer of timers) clearInterval(timer);
       await revocationSet.close();
+      await redis?.close();
       if (!overrides.database) await database.close();
     },
   };
