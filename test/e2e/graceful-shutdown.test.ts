@@ -19,8 +19,9 @@ describe('embedded mode as a real process', () => {
     const inFlight = emails.map((email) => fetch(`${server.url}/v1/auth/register`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: GOOD_PASSWORD }),
     }).then((r) => r.status, () => 'connection-error' as const));
-    // Let the requests reach the server (argon2 keeps them busy for ~20 ms each), then ask it to stop.
-    await new Promise((r) => setTimeout(r, 30));
+    // Stop as soon as the first write is acknowledged: the rest were sent with it and are queued
+    // behind argon2 (4 pool threads, ~20 ms each), so they are in flight when SIGTERM lands.
+    await Promise.race(inFlight);
     const code = await server.stop();
     const statuses = await Promise.all(inFlight);
     assert.equal(code, 0, server.output());
