@@ -1,15 +1,17 @@
-import helmet from '@fastify/helmet';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { authRoutes } from './identity/index.js';
 import { commonProblems } from './platform/errors/common-problems.js';
 import { errorHandlerPlugin } from './platform/errors/error-handler.js';
+import { lazyChildLogger } from './platform/http/lazy-child-logger.js';
+import { computeSecurityHeaders } from './platform/http/security-headers.js';
+import { zodResponseSerializerCompiler } from './platform/http/zod-response-serializer.js';
 import { type ProblemDefinition, problemType } from './platform/errors/problem.js';
 import { opsRoutes } from './platform/observability/ops.routes.js';
 import type { RequestContext } from './platform/request-context.js';
@@ -50,6 +52,7 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
   const { config, metrics } = registry;
   const app = Fastify({
     loggerInstance: registry.logger as FastifyBaseLogger,
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.http.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
@@ -69,7 +72,7 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
   });
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(zodResponseSerializerCompiler);
 
   // JSON only: text/plain is the content type any web page may POST cross-site without a CORS preflight.
   app.removeAllContentTypeParsers();
@@ -81,8 +84,11 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
     return defaultJsonParser(request, text, done);
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  const securityHeaders = computeSecurityHeaders({ hstsMaxAgeSeconds: 31_536_000 });
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(securityHeaders);
     reply.header('x-request-id', request.id);
+    done();
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
@@ -92,11 +98,6 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
   });
 
   await app.register(errorHandlerPlugin);
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-  });
   if (config.http.corsOrigins.length > 0) {
     await app.register(cors, { origin: [...config.http.corsOrigins], credentials: false, exposedHeaders: ['x-request-id', 'retry-after', 'ratelimit', 'ratelimit-policy'] });
   }
