@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 // bcryptjs (pure JS, async in slices) rather than @node-rs/bcrypt, whose 2.0.0 platform binaries were
 // never published; bcrypt only ever runs once per imported account, before the hash is upgraded.
@@ -25,24 +26,46 @@ const ARGON2ID = 2;
 
 const BCRYPT_PREFIX = /^\$2[aby]\$\d{2}\$/;
 
+/**
+ * Runs at most `limit` jobs at once, queueing the rest in order. argon2 runs on the libuv pool,
+ * but pool threads still compete with the event loop for the same cores: 4 concurrent hashes on
+ * one core leave the loop a fifth of it. Capping hashes at the core count keeps the loop
+ * responsive under a login burst; throughput is unchanged, since argon2 is CPU-bound anyway.
+ */
+function createConcurrencyLimit(limit: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async function limited<T>(job: () => Promise<T>): Promise<T> {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+    try {
+      return await job();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
 /** Builds the hasher; the dummy hash is made once, with the live parameters, at start-up. */
-export async function createPasswordHasher(params: Argon2Params = OWASP_ARGON2ID): Promise<PasswordHasher> {
+export async function createPasswordHasher(params: Argon2Params = OWASP_ARGON2ID, maxConcurrent = availableParallelism()): Promise<PasswordHasher> {
   const options = { algorithm: ARGON2ID, ...params };
+  const limited = createConcurrencyLimit(Math.max(1, maxConcurrent));
   const expectedPrefix = `$argon2id$v=19$m=${params.memoryCost},t=${params.timeCost},p=${params.parallelism}$`;
   const dummyHash = await argon2Hash(`dummy-${Math.random()}`, options);
   return {
-    hash: (password) => argon2Hash(password, options),
+    hash: (password) => limited(() => argon2Hash(password, options)),
     async verify(passwordHash, password) {
       try {
         if (BCRYPT_PREFIX.test(passwordHash)) return await bcrypt.compare(password, passwordHash);
-        return await argon2Verify(passwordHash, password);
+        return await limited(() => argon2Verify(passwordHash, password));
       } catch {
         // A corrupt stored hash is a failed login, never a 500 that tells the caller the account exists.
         return false;
       }
     },
     async verifyDummy(password) {
-      await argon2Verify(dummyHash, password).catch(() => false);
+      await limited(() => argon2Verify(dummyHash, password)).catch(() => false);
     },
     needsRehash: (passwordHash) => !passwordHash.startsWith(expectedPrefix),
   };
