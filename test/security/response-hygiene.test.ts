@@ -8,18 +8,9 @@
  * CORS must be off unless origins are configured and then exact, and request ids must be sane.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { sql } from 'kysely';
-import pino from 'pino';
-import { buildApp } from '../../src/app.js';
-import { createManualClock } from '../../src/platform/clock.js';
-import { loadConfig } from '../../src/platform/config/load.js';
-import { loggerOptions } from '../../src/platform/observability/logger.js';
-import { createMetrics } from '../../src/platform/observability/metrics.js';
-import { createRegistry } from '../../src/registry.js';
-import { createPgliteTestDatabase } from '../fixtures/database.js';
 import { createTestApp, GOOD_PASSWORD, json, registerAndLogin, type TestApp, uniqueEmail } from '../fixtures/test-app.js';
 
 const PROBLEMS = 'https://portcullis.dev/problems/';
@@ -157,35 +148,12 @@ describe('CORS with a configured origin', () => {
   });
 });
 
-/**
- * Like createTestApp, but logging through the production logger options (redaction included),
- * so assertions about what reaches the log hold for what a deployment would write.
- */
-async function createAppWithProductionLogger(): Promise<TestApp> {
-  const clock = createManualClock(Date.now());
-  const config = loadConfig({ argv: [], env: { NODE_ENV: 'test', PORTCULLIS_LOG_LEVEL: 'info' }, readFile: () => '' });
-  const database = await createPgliteTestDatabase();
-  const logLines: Array<Record<string, unknown>> = [];
-  const logger = pino(loggerOptions(config.logLevel), { write: (line: string) => { logLines.push(JSON.parse(line) as Record<string, unknown>); } });
-  const registry = await createRegistry(config, { clock, database, logger, masterKey: randomBytes(32), metrics: createMetrics({ defaults: false }), skipMigrations: true });
-  await registry.start();
-  const app = await buildApp(registry);
-  await app.ready();
-  return {
-    app, registry, clock, database, logLines,
-    async close() {
-      await app.close();
-      await registry.close();
-      await database.close();
-    },
-  };
-}
-
 describe('500s are generic', () => {
   let t: TestApp;
   let accessToken: string;
   before(async () => {
-    t = await createAppWithProductionLogger();
+    // createTestApp logs through the production logger options, redaction included.
+    t = await createTestApp();
     const s = await registerAndLogin(t.app, uniqueEmail(), GOOD_PASSWORD, '10.61.0.1');
     accessToken = s.accessToken;
     // Break the database underneath the app, so the next reads fail with a driver error full of internals.
