@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { migrateToLatest, openDatabase } from '../../src/platform/db/database.js';
+import { childEnv, freePort } from '../fixtures/server-process.js';
 import { createPostgresTestDatabase, postgresUrl } from '../fixtures/database.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -60,26 +60,6 @@ function runCli(args: string[], env: Record<string, string>): Promise<Exit> {
 
 function describeExit(what: string, exit: Exit): string {
   return `${what}: code ${exit.code}, signal ${exit.signal}\n--- stdout\n${exit.stdout.slice(-3000)}\n--- stderr\n${exit.stderr.slice(-3000)}`;
-}
-
-/** The parent's environment without anything that would point the child at another database or config. */
-function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || key.startsWith('PORTCULLIS_') || ['DATABASE_URL', 'REDIS_URL', 'NODE_ENV'].includes(key)) continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-/** A port nobody listens on right now (the kernel picks it; closed before the server binds it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  assert.ok(address && typeof address === 'object');
-  return address.port;
 }
 
 /** Polls GET /healthz until it answers 200; fails early if the server process died. */
