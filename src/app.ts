@@ -14,6 +14,7 @@ import { computeSecurityHeaders } from './platform/http/security-headers.js';
 import { zodResponseSerializerCompiler } from './platform/http/zod-response-serializer.js';
 import { type ProblemDefinition, problemType } from './platform/errors/problem.js';
 import { opsRoutes } from './platform/observability/ops.routes.js';
+import { authzRoutes } from './policy/index.js';
 import type { RequestContext } from './platform/request-context.js';
 import type { Registry } from './registry.js';
 import { authenticatePlugin, tokenRoutes, wellKnownRoutes } from './tokens/index.js';
@@ -119,6 +120,7 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
     jwksMaxAgeSeconds: Math.max(0, Math.min(300, Math.floor(config.tokens.keyActivationDelaySeconds / 2))),
   });
   await app.register(authRoutes, { registerUser: registry.registerUser, login: registry.login, findUser: registry.findUser, requestContext });
+  await app.register(authzRoutes, { checkAuthorization: registry.checkAuthorization });
   await app.register(tokenRoutes, { rotateRefreshToken: registry.rotateRefreshToken, endSession: registry.endSession, requestContext });
   return app;
 }

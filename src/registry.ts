@@ -26,6 +26,7 @@ import { type Random, secureRandom } from './platform/random.js';
 import type { RequestContext } from './platform/request-context.js';
 import { createSecretBox } from './platform/secret-box.js';
 import { createBlockedAuditThrottle, createLoginProtection, createRequestLimiter, rateLimitedProblem, type LimitRefusal } from './ratelimit/index.js';
+import { createCheckAuthorization, createPolicyStore, loadPolicies } from './policy/index.js';
 import {
   createAccessTokenVerifier, createEndSession, createKeyRing, createKyselySessionStore, createKyselySigningKeyStore,
   createRotateRefreshToken, createSessionRevocations, createSignAccessToken, createStartSession, type TokenOptions,
@@ -169,6 +170,27 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   });
   const endSession = createEndSession({ clock, transact, revocations });
 
+  const policies = createPolicyStore({
+    dir: config.policy.dir,
+    initial: await loadPolicies(config.policy.dir),
+    load: (dir) => loadPolicies(dir),
+    onError: (error) => {
+      metrics.policyReloads.inc({ outcome: 'failed' });
+      logger.error({ err: error }, 'policy reload failed; the previous policy set stays in force');
+    },
+    onReload: () => {
+      metrics.policyReloads.inc({ outcome: 'succeeded' });
+      logger.info('policies reloaded');
+    },
+  });
+  const checkAuthorization = createCheckAuthorization({
+    policies, clock, random, allowSampleRate: config.policy.auditAllowSampleRate,
+    audit: ({ type, caller, question, decisions }) => transact(({ audit }) => audit.record({
+      type, outcome: type === 'policy.denied' ? 'failure' : 'success', actor: caller.sub, subject: `${question.resource.kind}/${question.resource.id}`,
+      data: { principal: { id: question.principal.id, roles: question.principal.roles }, resource: { kind: question.resource.kind, id: question.resource.id }, decisions },
+    })),
+  });
+
   const timers: NodeJS.Timeout[] = [];
   const readiness: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: () => redis.ping() });
@@ -176,6 +198,7 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   return {
     config, clock, random, ids, logger, metrics, database, tokenOptions,
     keyRing, revocations, verifyAccessToken, requestLimiter, loginProtection,
+    policies, checkAuthorization,
     registerUser, login, rotateRefreshToken, endSession, signAccessToken, startSession, transact,
     readiness,
     findUser: (id: string) => users.findById(id),
@@ -193,11 +216,13 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
       refresh.unref();
       timers.push(refresh);
       metrics.signingKeys.set({ state: 'published' }, keyRing.publishedKeys().length);
+      if (config.policy.watch) policies.watch();
     },
 
     /** Stops timers and closes the database; in-flight requests must have finished. */
     async close(): Promise<void> {
       for (const timer of timers) clearInterval(timer);
+      policies.close();
       await revocationSet.close();
       await redis?.close();
       if (!overrides.database) await database.close();

@@ -8,3 +8,5 @@ export { createPolicyStore, type PolicyStore, type PolicyStoreOptions, type Watc
 export { loadPolicyTestSuites, parsePolicyTestSuites, type PolicyTestCase, type PolicyTestSuite, type Verdict } from './service/policy-test-suites.js';
 export { formatPolicyTestReport, runPolicyTests, type PolicyTestFailure, type PolicyTestResult } from './service/run-policy-tests.js';
 export type { SourceFile } from './service/yaml-source.js';
+export { authzRoutes } from './api/authz.routes.js';
+export { createCheckAuthorization, DECISION_API_RESOURCE, type DecisionCaller } from './service/check-authorization.js';

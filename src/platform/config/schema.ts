@@ -74,6 +74,14 @@ export const configSchema = z.strictObject({
     ipDailyFailures: z.number().int().positive().default(100),
     registration: limiterRule(10, 3600),
   }).prefault({}),
+  policy: z.strictObject({
+    /** Directory of resource-policy YAML files; a broken set stops start-up. */
+    dir: z.string().min(1).default('policies'),
+    /** Reload on file changes; a bad edit keeps the previous set in force. */
+    watch: z.boolean().default(true),
+    /** Fraction of allowed decisions audited as policy.allowed; denials are always audited. */
+    auditAllowSampleRate: z.number().min(0).max(1).default(0),
+  }).prefault({}),
   rateLimit: z.strictObject({
     /** Authenticated requests per subject. */
     authenticated: limiterRule(1200, 60),

@@ -9,6 +9,7 @@ export interface Metrics {
   readonly rateLimitBlocks: Counter<'limiter'>;
   readonly verifiedCache: Counter<'result'>;
   readonly signingKeys: Gauge<'state'>;
+  readonly policyReloads: Counter<'outcome'>;
 }
 
 /** Creates the metric set; `defaults` adds process and event-loop metrics (off in unit tests to save timers). */
@@ -25,6 +26,7 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     tokenFailures: new Counter({ name: 'portcullis_token_verification_failures_total', help: 'Refused access tokens by reason', labelNames: ['reason'], registers: [registry] }),
     rateLimitBlocks: new Counter({ name: 'portcullis_ratelimit_blocked_total', help: 'Requests refused by a rate limiter', labelNames: ['limiter'], registers: [registry] }),
     verifiedCache: new Counter({ name: 'portcullis_verified_token_cache_total', help: 'Verified-token cache lookups', labelNames: ['result'], registers: [registry] }),
+    policyReloads: new Counter({ name: 'portcullis_policy_reloads_total', help: 'Policy reloads by outcome (a failed reload keeps the previous set)', labelNames: ['outcome'], registers: [registry] }),
     signingKeys: new Gauge({ name: 'portcullis_signing_keys', help: 'Keys in the ring by state', labelNames: ['state'], registers: [registry] }),
   };
 }
