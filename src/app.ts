@@ -91,11 +91,20 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
     done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpDuration.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+  // One labelled child per method/route/status, found by a string key: prom-client would
+  // otherwise hash the label object on every request.
+  const durationByLabels = new Map<string, { observe(seconds: number): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let child = durationByLabels.get(key);
+    if (!child) {
+      child = metrics.httpDuration.labels({ method: request.method, route, status_code: String(reply.statusCode) });
+      // Unmatched routes share one label value, so the map stays bounded by routes x methods x statuses.
+      durationByLabels.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(errorHandlerPlugin);

@@ -137,9 +137,11 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   const revocationSet = overrides.revocationSet ?? redis?.revocationSet ?? createMemoryExpiringSet(clock);
   const revocations = createSessionRevocations(revocationSet, tokenOptions);
   const signAccessToken = createSignAccessToken({ keyRing, clock, ids, options: tokenOptions });
+  const cacheHits = metrics.verifiedCache.labels({ result: 'hit' });
+  const cacheMisses = metrics.verifiedCache.labels({ result: 'miss' });
   const verifyAccessToken = createAccessTokenVerifier({
     keyRing, clock, options: tokenOptions, cacheSize: config.tokens.verifiedCacheSize,
-    onCacheLookup: (hit) => metrics.verifiedCache.inc({ result: hit ? 'hit' : 'miss' }),
+    onCacheLookup: (hit) => (hit ? cacheHits : cacheMisses).inc(),
   });
 
   const limiters = overrides.rateLimiters ?? redis?.limiters ?? memoryRateLimiterFactory;

@@ -8,9 +8,9 @@ import { checkResource, formatPolicyTestReport, loadPolicies, loadPolicyTestSuit
 const policiesDir = join(fileURLToPath(new URL('../../', import.meta.url)), 'policies');
 
 describe('shipped policies', () => {
-  it('load without problems and cover the admin API resource kinds', async () => {
+  it('load without problems and cover the admin API and decision API resource kinds', async () => {
     const set = await loadPolicies(policiesDir);
-    assert.deepEqual([...set.policies.keys()].sort(), ['admin:audit-event', 'admin:user']);
+    assert.deepEqual([...set.policies.keys()].sort(), ['admin:audit-event', 'admin:user', 'portcullis:authz']);
   });
 
   it('pass their shipped tests', async () => {
