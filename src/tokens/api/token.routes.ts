@@ -29,13 +29,22 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRoutesDeps): 
     return reply.code(204).send();
   });
 
+  // The whoami body is a pure function of the verified claims, and the verified-token cache hands
+  // back the same claims object for a reused token: serialise it once per token, not per request.
+  const whoamiBodies = new WeakMap<AccessClaims, string>();
   r.get('/v1/auth/whoami', {
     schema: { tags: ['auth'], summary: 'Claims of the verified token, no database read', response: { 200: whoamiSchema }, security: [{ bearer: [] }] },
     preHandler: app.authenticate,
-  }, async (request) => {
+  }, async (request, reply) => {
     const p = request.principal!;
-    const body: { sub: string; sid: string; roles: string[]; tenant?: string; exp: string } = { sub: p.sub, sid: p.sid, roles: p.roles, exp: new Date(p.exp * 1000).toISOString() };
-    if (p.tenant !== undefined) body.tenant = p.tenant;
-    return body;
+    let body = whoamiBodies.get(p);
+    if (body === undefined) {
+      const view: { sub: string; sid: string; roles: string[]; tenant?: string; exp: string } = { sub: p.sub, sid: p.sid, roles: p.roles, exp: new Date(p.exp * 1000).toISOString() };
+      if (p.tenant !== undefined) view.tenant = p.tenant;
+      body = JSON.stringify(whoamiSchema.parse(view));
+      whoamiBodies.set(p, body);
+    }
+    // Already validated against whoamiSchema and serialised: Fastify sends a string as it is.
+    return reply.type('application/json; charset=utf-8').send(body as never);
   });
 }
