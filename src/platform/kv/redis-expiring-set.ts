@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { ExpiringSet } from './expiring-set.js';
+import { createExpiryMirror } from './expiry-mirror.js';
 
 /** What the Redis ExpiringSet needs. */
 export interface RedisExpiringSetDeps {
@@ -58,22 +59,13 @@ export async function createRedisExpiringSet(deps: RedisExpiringSetDeps): Promis
   const { client, subscriber, channel, clock } = deps;
   const key = `${deps.keyPrefix}:members`;
   const report = deps.onError ?? (() => {});
-  const members = new Map<string, number>();
+  const mirror = createExpiryMirror(clock);
+  const { merge, sweep } = mirror;
   let closed = false;
   // Each (re)connect starts a new generation; an older reload loop stops when it sees a newer one.
   let generation = 0;
   let markReady: () => void = () => {};
   const firstLoad = new Promise<void>((resolve) => { markReady = resolve; });
-
-  const merge = (member: string, expiresAtMs: number) => {
-    const current = members.get(member);
-    if (current === undefined || expiresAtMs > current) members.set(member, expiresAtMs);
-  };
-
-  const sweep = () => {
-    const now = clock.nowMs();
-    for (const [member, expiresAt] of members) if (expiresAt <= now) members.delete(member);
-  };
 
   const onMessage = (from: string, message: string) => {
     if (from !== channel) return;
@@ -146,17 +138,8 @@ export async function createRedisExpiringSet(deps: RedisExpiringSetDeps): Promis
       if (results === null) throw new Error('Redis aborted the ExpiringSet transaction');
       for (const [error] of results) if (error) throw error;
     },
-    has(member) {
-      const expiresAt = members.get(member);
-      if (expiresAt === undefined) return false;
-      if (expiresAt > clock.nowMs()) return true;
-      members.delete(member);
-      return false;
-    },
-    size() {
-      sweep();
-      return members.size;
-    },
+    has: (member) => mirror.has(member),
+    size: () => mirror.size(),
     async close() {
       if (closed) return;
       closed = true;
