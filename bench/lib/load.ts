@@ -3,7 +3,7 @@ import autocannon from 'autocannon';
 import { busyPercent, readCpuTimes, waitForQuiet } from './cpu.js';
 import { processCpuSeconds } from './processes.js';
 import { median, medianIndex, sleep } from './stats.js';
-import type { RunStats, ScenarioResult, Warmup } from './types.js';
+import type { RunStats, ScenarioResult, Settings, Warmup } from './types.js';
 
 /** What one load run sends. */
 export interface LoadSpec {
@@ -19,21 +19,13 @@ export interface LoadSpec {
 /** Which process and cores to account CPU for during a run. */
 export interface Watch { serverPid?: number; serverCore: number; loadgenCore: number }
 
-/** How a scenario is repeated, and how it avoids other processes' load. */
-export interface Schedule {
-  /** First warm-up slice; then 1 s slices until two in a row are within settlePercent, up to maxWarmupSeconds. */
-  warmupSeconds: number;
-  maxWarmupSeconds: number;
-  warmupSettlePercent: number;
-  runSeconds: number;
-  runs: number;
-  pauseMs: number;
+/** How a scenario is repeated, and how it avoids other processes' load: the run-shape settings, plus the per-scenario quiet wait and retry cap. */
+export type Schedule = Pick<Settings, 'warmupSeconds' | 'maxWarmupSeconds' | 'warmupSettlePercent' | 'runSeconds' | 'runs' | 'pauseMs' | 'quietBusyPercent'> & {
   /** Before the warm-up, wait up to this long for every core to be under quietBusyPercent. */
   quietWaitSeconds: number;
-  quietBusyPercent: number;
   /** A contended run is repeated, at most this many times per scenario. */
   maxRetries: number;
-}
+};
 
 /** Other processes' busy share of a bench core above which a run is contended (loopback softirq alone stays well below). */
 export const CONTENDED_PERCENT = 20;

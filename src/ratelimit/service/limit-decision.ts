@@ -1,5 +1,5 @@
 import { ProblemError } from '../../platform/errors/problem.js';
-import { rateLimitProblems } from '../problems.js';
+import { commonProblems } from '../../platform/errors/common-problems.js';
 
 /** A refusal by one limiter, with what the client needs to back off. */
 export interface LimitRefusal {
@@ -24,7 +24,7 @@ export function refusalHeaders(refusal: LimitRefusal): Record<string, string> {
 
 /** The 429 problem for a refusal. */
 export function rateLimitedProblem(refusal: LimitRefusal): ProblemError {
-  return new ProblemError(rateLimitProblems.RATE_LIMITED, {
+  return new ProblemError(commonProblems.RATE_LIMITED, {
     detail: `Try again in ${refusal.retryAfterSeconds} seconds.`,
     headers: refusalHeaders(refusal),
   });

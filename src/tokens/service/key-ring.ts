@@ -59,6 +59,8 @@ export function createKeyRing(deps: KeyRingDeps): KeyRing {
   let records: SigningKeyRecord[] = [];
   let published: RingKey[] = [];
   let byKid = new Map<string, RingKey>();
+  // Derived once per load: the verifier reads it on every uncached verification.
+  let publishedAlgorithms: SigningAlgorithm[] = [];
   const privateKeys = new Map<string, Promise<CryptoKey>>();
   const listeners: Array<() => void> = [];
   const graceMs = (options.accessTtlSeconds + options.clockSkewSeconds) * 1000;
@@ -96,6 +98,7 @@ export function createKeyRing(deps: KeyRingDeps): KeyRing {
     const changed = next.map((k) => k.kid).join() !== published.map((k) => k.kid).join();
     published = next;
     byKid = new Map(next.map((k) => [k.kid, k]));
+    publishedAlgorithms = [...new Set(next.map((k) => k.alg))];
     if (changed) for (const listener of listeners) listener();
   }
 
@@ -141,7 +144,7 @@ export function createKeyRing(deps: KeyRingDeps): KeyRing {
       return { kid: record.kid, alg: record.alg as SigningAlgorithm, privateKey: await key };
     },
     verificationKey: (kid) => byKid.get(kid),
-    algorithms: () => [...new Set(published.map((k) => k.alg))],
+    algorithms: () => publishedAlgorithms,
     publishedKeys: () => published,
     rotate,
     onChange: (listener) => { listeners.push(listener); },
