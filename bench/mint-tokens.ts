@@ -1,7 +1,8 @@
 // Mints many distinct, valid Portcullis access tokens straight from the app's own code, in its own
 // process, against the data dir the server will open next (PGlite allows one process at a time).
 // Input (env): MINT_DATA_DIR, MINT_PORT (must equal the serving port: it is in the issuer claim),
-// MINT_COUNT, MINT_OUT (one token per line), MINT_EMAIL, MINT_PASSWORD.
+// MINT_COUNT, MINT_OUT (one token per line), MINT_EMAIL, MINT_PASSWORD; optional MINT_ROLES (comma-separated
+// roles put in the tokens instead of the account's, e.g. authz-client for the decision API).
 // Output: one JSON line on stdout: { userId, sid, count, ms }.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../src/platform/config/load.js';
@@ -48,7 +49,8 @@ try {
   const user = await registry.registerUser({ email, password }, ctx);
   const pair = await registry.login({ email, password }, ctx);
   const sid = sidOf(pair.accessToken);
-  const subject = { id: user.id, roles: user.roles, tenant: null };
+  const roles = process.env.MINT_ROLES ? process.env.MINT_ROLES.split(',') : user.roles;
+  const subject = { id: user.id, roles, tenant: null };
 
   const tokens: string[] = [];
   const batch = 256;

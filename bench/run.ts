@@ -1,6 +1,9 @@
-// `npm run bench`: a reproducible side-by-side benchmark of Portcullis against bare Fastify and an
-// Express tutorial stack. Servers run pinned to core 0, this runner (the load generator) to core 1.
-// Writes bench/results/<YYYY-MM-DD>-core.md, latest-core.md and latest-core.json.
+// `npm run bench [suite...]`: reproducible side-by-side benchmarks of Portcullis against bare Fastify
+// (and, in the core suite, an Express tutorial stack). Servers run pinned to core 0, this runner (the
+// load generator) to core 1. Suites: core (the default pipeline), policy (decisions in-process and over
+// HTTP), distributed (PostgreSQL + Redis limiter vs in-process, Redis commands per request, --cluster 2;
+// needs DATABASE_URL); all of them when none is named. Each writes bench/results/<date>-<suite>.md, latest-<suite>.md
+// and latest-<suite>.json.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,11 +14,24 @@ import { machineInfo } from './lib/machine.js';
 import { isPinned, reexecPinned } from './lib/pin.js';
 import { assertTaskset, installCleanupHandlers, REPO_ROOT, stopAll } from './lib/processes.js';
 import { writeReport } from './lib/report.js';
+import { writeSuiteReport } from './lib/suite-report.js';
 import { evaluateTargets } from './lib/targets.js';
-import type { BenchResults, ScenarioResult, Settings } from './lib/types.js';
+import type { BenchResults, ScenarioResult, Settings, TargetCheck } from './lib/types.js';
 import { benchBareFastify, benchExpressPeer } from './scenarios/peers.js';
 import { benchPortcullis } from './scenarios/portcullis.js';
+import { benchDistributed, distributedSections, distributedTargets } from './scenarios/distributed.js';
+import { benchPolicy, policySections, policyTargets } from './scenarios/policy.js';
 import { measureVerifyRates } from './scenarios/verify.js';
+
+const SUITES = ['core', 'policy', 'distributed'] as const;
+type Suite = (typeof SUITES)[number];
+const named = process.argv.slice(2);
+const unknown = named.filter((n) => !(SUITES as readonly string[]).includes(n));
+if (unknown.length > 0) {
+  process.stderr.write(`bench: unknown suite(s) ${unknown.join(', ')}; known: ${SUITES.join(', ')}\n`);
+  process.exit(2);
+}
+const suites = new Set<Suite>(named.length > 0 ? (named as Suite[]) : SUITES);
 
 const envNumber = (name: string, fallback: number): number => {
   const value = Number(process.env[name]);
@@ -53,14 +69,24 @@ if (!isPinned()) {
 installCleanupHandlers();
 const loadAverageStart = loadavg();
 const startQuiet = await waitForQuiet(SETTINGS.quietBusyPercent, SETTINGS.quietWaitSeconds);
-const started = performance.now();
-// Read before the servers start: the commit (and src/ state) they run.
-const machine = machineInfo(new Date());
 const tmp = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
 const errors: string[] = [];
-const scenarios: ScenarioResult[] = [];
-let results: BenchResults | undefined;
+const written: string[] = [];
 try {
+  if (suites.has('core')) await coreSuite();
+  if (suites.has('policy')) await policySuite();
+  if (suites.has('distributed')) await distributedSuite();
+} finally {
+  await stopAll();
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Bare Fastify, the Express peer, raw verification and the Portcullis pipeline. */
+async function coreSuite(): Promise<void> {
+  const started = performance.now();
+  // Read before the servers start: the commit (and src/ state) they run.
+  const machine = machineInfo(new Date());
+  const scenarios: ScenarioResult[] = [];
   const peer = makePeerCredentials(tmp);
   const add = (r: ScenarioResult | undefined): void => { if (r) scenarios.push(r); };
   add(await attempt('bare fastify', errors, () => benchBareFastify(SETTINGS)));
@@ -68,7 +94,7 @@ try {
   const verify = await attempt('raw verify rates', errors, () => measureVerifyRates(SETTINGS, peer));
   const portcullis = await attempt('portcullis', errors, () => benchPortcullis(SETTINGS, tmp, verify, errors));
   scenarios.push(...(portcullis?.scenarios ?? []));
-  results = {
+  const results: BenchResults = {
     machine,
     method: { ...SETTINGS, mintedTokens: portcullis?.mintedTokens, mintSeconds: portcullis?.mintSeconds },
     scenarios, verify, loginBurst: portcullis?.loginBurst, idle: portcullis?.idle ?? {},
@@ -76,13 +102,52 @@ try {
     startQuiet, loadAverageStart, loadAverageEnd: loadavg(),
     errors, elapsedSeconds: (performance.now() - started) / 1000,
   };
-} finally {
-  await stopAll();
-  rmSync(tmp, { recursive: true, force: true });
+  written.push(writeReport(results, join(REPO_ROOT, 'bench', 'results')));
+  report(results.targets);
 }
 
-const path = writeReport(results, join(REPO_ROOT, 'bench', 'results'));
-process.stderr.write(`bench: wrote ${path} (and latest-core.md, latest-core.json)\n`);
-for (const t of results.targets) process.stderr.write(`bench: ${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${t.measured}\n`);
+/** Policy decisions in-process and through the decision API, beside bare Fastify. */
+async function policySuite(): Promise<void> {
+  const started = performance.now();
+  const machine = machineInfo(new Date());
+  const loadStart = loadavg();
+  const suiteErrors: string[] = [];
+  const bare = await attempt('bare fastify', suiteErrors, () => benchBareFastify(SETTINGS));
+  const outcome = await attempt('policy', suiteErrors, () => benchPolicy(SETTINGS, tmp, suiteErrors));
+  const targets = policyTargets(outcome ?? { scenarios: [] });
+  written.push(writeSuiteReport({
+    suite: 'policy', title: 'Portcullis policy decision benchmark', machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
+    scenarios: [...(bare ? [bare] : []), ...(outcome?.scenarios ?? [])],
+    sections: policySections(outcome ?? { scenarios: [] }, SETTINGS), targets, errors: suiteErrors,
+    elapsedSeconds: (performance.now() - started) / 1000, data: { settings: SETTINGS, inProcess: outcome?.inProcess },
+  }, join(REPO_ROOT, 'bench', 'results')));
+  errors.push(...suiteErrors);
+  report(targets);
+}
+
+/** PostgreSQL + Redis: limiter ratio, Redis round trips, cluster 2 vs 1. */
+async function distributedSuite(): Promise<void> {
+  const started = performance.now();
+  const machine = machineInfo(new Date());
+  const loadStart = loadavg();
+  const suiteErrors: string[] = [];
+  const bare = await attempt('bare fastify', suiteErrors, () => benchBareFastify(SETTINGS));
+  const outcome = await attempt('distributed', suiteErrors, () => benchDistributed(SETTINGS, process.env.DATABASE_URL, suiteErrors));
+  const targets = distributedTargets(outcome ?? { scenarios: [], roundTrips: [] });
+  written.push(writeSuiteReport({
+    suite: 'distributed', title: 'Portcullis distributed-mode benchmark', machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
+    scenarios: [...(bare ? [bare] : []), ...(outcome?.scenarios ?? [])],
+    sections: distributedSections(outcome ?? { scenarios: [], roundTrips: [] }), targets, errors: suiteErrors,
+    elapsedSeconds: (performance.now() - started) / 1000, data: { settings: SETTINGS, roundTrips: outcome?.roundTrips, skipped: outcome?.skipped },
+  }, join(REPO_ROOT, 'bench', 'results')));
+  errors.push(...suiteErrors);
+  report(targets);
+}
+
+function report(targets: readonly TargetCheck[]): void {
+  for (const t of targets) process.stderr.write(`bench: ${t.pass === undefined ? 'N/A ' : t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${t.measured}\n`);
+}
+
+for (const path of written) process.stderr.write(`bench: wrote ${path}\n`);
 // Missed targets only get reported; a step that could not run at all is an error.
 process.exit(errors.length > 0 ? 1 : 0);

@@ -24,8 +24,8 @@ export interface Managed {
 const live = new Set<Managed>();
 const TAIL_CHARS = 4000;
 
-/** Builds the argv that runs a TypeScript file with node + tsx pinned to one CPU core. */
-export function pinnedNode(core: number, script: string, args: readonly string[] = []): { command: string; args: string[] } {
+/** Builds the argv that runs a TypeScript file with node + tsx pinned to one CPU core (or a taskset CPU list such as "0,1"). */
+export function pinnedNode(core: number | string, script: string, args: readonly string[] = []): { command: string; args: string[] } {
   return { command: 'taskset', args: ['-c', String(core), process.execPath, '--import', 'tsx', script, ...args] };
 }
 
@@ -179,7 +179,7 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Starts a server pinned to `core`, waits until `readyUrl` answers 200, runs `body`, and always stops it. */
 export async function withServer<T>(
-  server: { name: string; core: number; script: string; args?: string[]; env: NodeJS.ProcessEnv; readyUrl: string; readyHeaders?: Record<string, string> },
+  server: { name: string; core: number | string; script: string; args?: string[]; env: NodeJS.ProcessEnv; readyUrl: string; readyHeaders?: Record<string, string> },
   body: (managed: Managed) => Promise<T>,
 ): Promise<T> {
   const { command, args } = pinnedNode(server.core, server.script, server.args);

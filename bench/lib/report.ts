@@ -25,7 +25,8 @@ function contentionBanner(r: BenchResults): string[] {
   return ['> **WARNING: contended machine.** These numbers are not a clean measurement; rerun on a quiet machine.', '', ...lines, ''];
 }
 
-function machineSection(r: BenchResults): string[] {
+/** The machine table every report starts with. */
+export function machineSection(r: Pick<BenchResults, 'machine' | 'loadAverageStart' | 'loadAverageEnd'>): string[] {
   const m = r.machine;
   return [
     '## Machine', '',
@@ -58,7 +59,8 @@ function methodSection(r: BenchResults): string[] {
   ];
 }
 
-function resultsTable(r: BenchResults): string[] {
+/** Throughput table of autocannon scenarios, with ratios to bare Fastify and the Express peer of the same run. */
+export function resultsTable(r: Pick<BenchResults, 'scenarios'>): string[] {
   const bare = r.scenarios.find((s) => s.id === 'bare-fastify')?.medianReqPerSec;
   const peer = r.scenarios.find((s) => s.id === 'express-peer')?.medianReqPerSec;
   const row = (s: ScenarioResult): string => {
@@ -119,7 +121,8 @@ function eventLoopSection(r: BenchResults): string[] {
   ];
 }
 
-function targetsSection(r: BenchResults): string[] {
+/** The targets table. */
+export function targetsSection(r: Pick<BenchResults, 'targets'>): string[] {
   return [
     '## Targets', '',
     '| Target | Measured | Result |', '|---|--:|---|',

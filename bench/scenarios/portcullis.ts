@@ -43,12 +43,14 @@ export function tokensNeeded(settings: Settings, verify: VerifyRates | undefined
   return Math.max(60_000, Math.ceil(ceiling * seconds * 1.15));
 }
 
-async function mintTokens(dataDir: string, port: number, count: number, out: string): Promise<{ tokens: string[]; seconds: number; mintedAt: number }> {
+/** Mints `count` access tokens for the Portcullis about to serve `dataDir` on `port` (roles: the account's, unless given). */
+export async function mintTokens(dataDir: string, port: number, count: number, out: string, roles?: readonly string[]): Promise<{ tokens: string[]; seconds: number; mintedAt: number }> {
   process.stderr.write(`bench: minting ${count} access tokens for port ${port}\n`);
   const started = performance.now();
   const mintedAt = Date.now(); // the tokens' iat: they expire ACCESS_TOKEN_TTL_MS after this
   const stdout = await runToCompletion('mint-tokens', process.execPath, ['--import', 'tsx', 'bench/mint-tokens.ts'], cleanEnv({
     MINT_DATA_DIR: dataDir, MINT_PORT: String(port), MINT_COUNT: String(count), MINT_OUT: out, MINT_EMAIL, MINT_PASSWORD: PASSWORD,
+    ...(roles ? { MINT_ROLES: roles.join(',') } : {}),
   }), 300_000);
   const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { count?: number };
   const tokens = readFileSync(out, 'utf8').split('\n').filter((t) => t.length > 0);
