@@ -6,7 +6,7 @@ export { wellKnownRoutes } from './api/well-known.routes.js';
 export { tokenProblems } from './problems.js';
 export { createEndSession } from './service/end-session.js';
 export { createKeyRing, type KeyRing, type SigningAlgorithm } from './service/key-ring.js';
-export { createSessionRevocations, type SessionRevocations } from './service/revocation.js';
+export { createRevocationReconciler, createSessionRevocations, type RevocationFallback, type SessionRevocations } from './service/revocation.js';
 export { createRotateRefreshToken } from './service/rotate-refresh-token.js';
 export { createSignAccessToken } from './service/sign-access-token.js';
 export { createStartSession } from './service/start-session.js';

@@ -28,6 +28,8 @@ export interface DatabaseOptions {
   poolMax?: number;
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** Connection errors outside any query (a server restart, a cut network); the pool replaces the client. */
+  onConnectionError?: (error: Error) => void;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -49,9 +51,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       statement_timeout: options.statementTimeoutMs ?? 5_000,
       query_timeout: (options.statementTimeoutMs ?? 5_000) + 1_000,
       options: options.schema ? `-c search_path=${options.schema}` : undefined,
+      // TCP keepalive, so a peer that vanished without a FIN (a cut network) is noticed on idle connections too.
+      keepAlive: true,
     });
-    // An idle client losing its connection must not crash the process; the pool replaces it.
-    pool.on('error', () => undefined);
+    const onConnectionError = options.onConnectionError ?? (() => undefined);
+    // An idle client losing its connection must not crash the process; the pool drops it.
+    pool.on('error', onConnectionError);
+    // pg-pool listens for errors only while a client is idle: a connection that dies while checked out
+    // between two queries (e.g. inside a transaction) would emit 'error' with no listener and crash
+    // the process. A permanent listener keeps it an error of the current query instead; pg-pool then
+    // discards the client on release (it is no longer queryable), so no broken client is reused.
+    pool.on('connect', (client) => { client.on('error', onConnectionError); });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

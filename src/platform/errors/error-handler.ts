@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { commonProblems } from './common-problems.js';
+import { unavailableDependency } from './dependency-unavailable.js';
 import { type FieldError, ProblemError, problemType } from './problem.js';
 
 /** RFC 9457 body as sent on the wire. */
@@ -56,9 +57,18 @@ function fieldErrors(error: { validation: Array<{ instancePath: string; keyword?
   return out;
 }
 
-/** Maps any thrown value to a ProblemError; unknown errors become a generic 500. */
+/** Seconds a client should wait before retrying after a 503: about one reconnect-and-check cycle of the pools. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** The 503 sent while a dependency is down: same body whichever it is (the log names it). */
+export function serviceUnavailableProblem(cause?: unknown): ProblemError {
+  return new ProblemError(commonProblems.SERVICE_UNAVAILABLE, { headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }, cause });
+}
+
+/** Maps any thrown value to a ProblemError; an unreachable dependency becomes a 503, other unknown errors a generic 500. */
 export function toProblemError(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
+  if (unavailableDependency(error)) return serviceUnavailableProblem(error);
   if (hasZodFastifySchemaValidationErrors(error)) {
     return new ProblemError(commonProblems.VALIDATION_FAILED, { errors: fieldErrors(error) });
   }
@@ -85,7 +95,10 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 export const errorHandlerPlugin = fp(async function errorHandler(app: FastifyInstance) {
   app.setErrorHandler((error, request, reply) => {
     const problem = toProblemError(error);
-    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    const dependency = problem.status === 503 ? unavailableDependency(error) : undefined;
+    // An outage makes every request fail the same way: warn with the dependency, keep error for the unexpected.
+    if (dependency) request.log.warn({ dependency, err: error }, 'dependency unavailable');
+    else if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ problem: problem.code, status: problem.status }, 'request refused');
     return sendProblem(request, reply, problem);
   });

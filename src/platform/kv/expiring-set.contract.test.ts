@@ -91,6 +91,38 @@ if (redisUrl) {
       }
     });
 
+    it('writes and publishes the members its source of truth holds and Redis lacks, before it reports in sync', async () => {
+      const clock = createManualClock();
+      const id = randomBytes(6).toString('hex');
+      const deps = { channel: `${runPrefix}reconcile:${id}`, keyPrefix: `reconcile:${id}`, clock };
+      const other = await createRedisExpiringSet({ ...deps, ...b });
+      let calls = 0;
+      const set = await createRedisExpiringSet({
+        ...deps, ...a, onError: ignoreErrors,
+        reconcile: async () => {
+          // The first attempt fails (the database is briefly unreachable): the load is retried.
+          if (++calls === 1) throw new Error('database unavailable');
+          return [['from-db', clock.nowMs() + 60_000], ['expired-in-db', clock.nowMs() - 1]];
+        },
+      });
+      try {
+        assert.equal(calls, 2);
+        assert.equal(set.isInSync(), true);
+        assert.equal(set.has('from-db'), true);
+        assert.equal(set.has('expired-in-db'), false);
+        assert.equal(Number(await admin.zscore(`${runPrefix}reconcile:${id}:members`, 'from-db')), clock.nowMs() + 60_000);
+        assert.equal(await admin.zscore(`${runPrefix}reconcile:${id}:members`, 'expired-in-db'), null);
+        const start = performance.now();
+        while (!other.has('from-db')) {
+          assert.ok(performance.now() - start < 1_000, 'the other instance did not hear of it within 1 s');
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      } finally {
+        await set.close();
+        await other.close();
+      }
+    });
+
     it('prunes members long expired from Redis on its sweep, and keeps the live ones', async () => {
       const clock = createManualClock();
       const id = randomBytes(6).toString('hex');
@@ -129,6 +161,45 @@ describe('Redis ExpiringSet when Redis fails', { skip: failureSkip }, () => {
   after(async () => {
     await Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect())));
     await killProcess(server);
+  });
+
+  it('reports out of sync while Redis is down, keeps a failed add, and delivers it to the other instances once Redis is back', async () => {
+    const url = `redis://127.0.0.1:${port}`;
+    const open = () => {
+      const client = connectRedisForTest(url, 'retry:', COMMAND_TIMEOUT_MS);
+      const subscriber = duplicateForSubscriber(client, ignoreErrors);
+      connections.push(client, subscriber);
+      return { client, subscriber };
+    };
+    const first = open();
+    const second = open();
+    await Promise.all([first, second].flatMap((c) => [waitForRedisReady(c.client, 5_000), waitForRedisReady(c.subscriber, 5_000)]));
+    const clock = createManualClock();
+    const deps = { channel: 'retry:revoked', keyPrefix: 'revoked', clock, onError: ignoreErrors, retryUnpublishedMs: 100 };
+    const writer = await createRedisExpiringSet({ ...deps, ...first });
+    const reader = await createRedisExpiringSet({ ...deps, ...second });
+    try {
+      assert.equal(reader.isInSync(), true);
+      await killProcess(server);
+      const down = performance.now();
+      while (reader.isInSync()) {
+        assert.ok(performance.now() - down < 1_000, 'still reported in sync 1 s after Redis died');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await assert.rejects(writer.add('during-outage', clock.nowMs() + 60_000));
+      assert.equal(reader.has('during-outage'), false);
+
+      server = await startRedisServer(port);
+      const restart = performance.now();
+      // Nobody adds it again: the writer's retry must deliver it (the restarted Redis is empty).
+      while (!reader.has('during-outage') || !reader.isInSync()) {
+        assert.ok(performance.now() - restart < 5_000, 'not delivered and in sync within 5 s of the restart');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
   });
 
   it('rejects add within the command timeout, answers has from its mirror, and reloads once Redis is back', async () => {

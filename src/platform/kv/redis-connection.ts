@@ -19,8 +19,12 @@ export interface RedisConnectionOptions {
   onError?: (error: Error) => void;
 }
 
-/** Longest pause between reconnect attempts: short enough that a restarted Redis is back in use within seconds. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
+/**
+ * Longest pause between reconnect attempts. A restarted Redis must be back in use within 5 s
+ * (reconnect <= 1 s, then the revocation mirror re-syncs); one attempt a second per connection is
+ * negligible load on a Redis that is down.
+ */
+const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /**
  * Options shared by every topology. The stance is "fail fast, never queue": while Redis is
@@ -42,7 +46,7 @@ function commonOptions(options: RedisConnectionOptions): RedisOptions {
     // `consume` would count a point nobody asked for.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    // Linear backoff, capped: attempt n waits min(100 n, 2000) ms. Never gives up, because a
+    // Linear backoff, capped: attempt n waits min(100 n, 1000) ms. Never gives up, because a
     // distributed instance is useless without Redis and must recover without a restart.
     retryStrategy: (attempt) => Math.min(100 * attempt, MAX_RECONNECT_DELAY_MS),
   };

@@ -10,6 +10,16 @@ export interface Metrics {
   readonly verifiedCache: Counter<'result'>;
   readonly signingKeys: Gauge<'state'>;
   readonly policyReloads: Counter<'outcome'>;
+  /** Operations answered in degraded mode because Redis was unavailable, by component. */
+  readonly redisFallbacks: Counter<'component'>;
+  /** 1 while a Redis connection is ready, else 0, by connection (command, subscriber); absent in embedded mode. */
+  readonly redisUp: Gauge<'connection'>;
+  /** Job deliveries by job name and outcome (succeeded, retrying, dead_lettered). */
+  readonly jobsProcessed: Counter<'name' | 'outcome'>;
+  /** Jobs moved to the dead-letter queue after their last attempt, by job name. */
+  readonly jobsDeadLettered: Counter<'name'>;
+  /** Time from enqueue to the first delivery. */
+  readonly jobQueueLag: Histogram;
 }
 
 /** Creates the metric set; `defaults` adds process and event-loop metrics (off in unit tests to save timers). */
@@ -27,6 +37,17 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     rateLimitBlocks: new Counter({ name: 'portcullis_ratelimit_blocked_total', help: 'Requests refused by a rate limiter', labelNames: ['limiter'], registers: [registry] }),
     verifiedCache: new Counter({ name: 'portcullis_verified_token_cache_total', help: 'Verified-token cache lookups', labelNames: ['result'], registers: [registry] }),
     policyReloads: new Counter({ name: 'portcullis_policy_reloads_total', help: 'Policy reloads by outcome (a failed reload keeps the previous set)', labelNames: ['outcome'], registers: [registry] }),
+    redisFallbacks: new Counter({
+      name: 'portcullis_redis_fallback_total', help: 'Operations answered without Redis (insurance limiter, database revocation check, unpublished revocation)',
+      labelNames: ['component'], registers: [registry],
+    }),
+    redisUp: new Gauge({ name: 'portcullis_redis_up', help: '1 while the Redis connection is ready, by connection', labelNames: ['connection'], registers: [registry] }),
+    jobsProcessed: new Counter({ name: 'portcullis_jobs_processed_total', help: 'Job deliveries by job name and outcome', labelNames: ['name', 'outcome'], registers: [registry] }),
+    jobsDeadLettered: new Counter({ name: 'portcullis_jobs_dead_lettered_total', help: 'Jobs dead-lettered after their last attempt', labelNames: ['name'], registers: [registry] }),
+    jobQueueLag: new Histogram({
+      name: 'portcullis_job_queue_lag_seconds', help: 'Time from enqueue to the first delivery of a job',
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300], registers: [registry],
+    }),
     signingKeys: new Gauge({ name: 'portcullis_signing_keys', help: 'Keys in the ring by state', labelNames: ['state'], registers: [registry] }),
   };
 }

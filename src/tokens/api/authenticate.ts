@@ -40,7 +40,7 @@ export function bearerToken(header: string | undefined): string | undefined {
   return token.length > 0 ? token : undefined;
 }
 
-/** The pipeline: verify (cached) -> revocation (local, every request) -> per-subject rate limit. */
+/** The pipeline: verify (cached) -> revocation (local every request; the database while Redis is degraded) -> per-subject rate limit. */
 export const authenticatePlugin = fp(async function authenticate(app: FastifyInstance, deps: AuthenticateDeps) {
   app.decorateRequest('principal', undefined);
   app.decorate('authenticate', async function authenticateRequest(request: FastifyRequest) {
@@ -58,7 +58,10 @@ export const authenticatePlugin = fp(async function authenticate(app: FastifyIns
       request.log.info({ reason: error.reason }, 'access token rejected');
       throw INVALID;
     }
-    if (deps.revocations.isRevoked(claims.sid)) {
+    // Healthy: a boolean from the local set, no await. While shared state is degraded: a promise
+    // answered by the database (a database failure then propagates as a 503, failing closed).
+    const revoked = deps.revocations.isRevoked(claims.sid);
+    if (revoked === true || (revoked !== false && await revoked)) {
       deps.metrics.tokenFailures.inc({ reason: 'revoked' });
       throw INVALID;
     }
