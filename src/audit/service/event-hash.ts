@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { StoredAuditEvent } from '../store/audit-store.js';
+import type { AuditEventRecord, ChainLink } from '../store/audit-store.js';
+
+/** The hash version the sealer writes: it covers the chain position as well as the content and the link. */
+export const CURRENT_HASH_VERSION = 2;
 
 /** Deterministic JSON: object keys sorted, no whitespace (the subset of RFC 8785 our data uses). */
 export function canonicalJson(value: unknown): string {
@@ -12,9 +15,14 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** SHA-256 over the previous hash and the event's canonical form: editing, dropping or reordering a row breaks the chain. */
-export function hashAuditEvent(event: Omit<StoredAuditEvent, 'hash' | 'seq'>): string {
-  const body = canonicalJson({
+/**
+ * SHA-256 over the previous hash and the event's canonical form, so editing, dropping or
+ * reordering a row breaks the chain. Version 2 also covers the chain position and the version
+ * itself; version 1 is how rows were hashed before the sealer (migration 0001) and is only ever
+ * recomputed to verify them. An unknown version yields '' (matches no stored hash).
+ */
+export function hashAuditEvent(event: AuditEventRecord & Omit<ChainLink, 'hash'>): string {
+  const content = {
     id: event.id,
     time: event.time.toISOString(),
     type: event.type,
@@ -25,6 +33,10 @@ export function hashAuditEvent(event: Omit<StoredAuditEvent, 'hash' | 'seq'>): s
     outcome: event.outcome,
     requestId: event.requestId,
     data: event.data,
-  });
+  };
+  let body: string;
+  if (event.hashVersion === 1) body = canonicalJson(content);
+  else if (event.hashVersion === 2) body = canonicalJson({ ...content, chainSeq: event.chainSeq, hashVersion: 2 });
+  else return '';
   return createHash('sha256').update(event.prevHash).update('\n').update(body).digest('hex');
 }

@@ -1,10 +1,9 @@
 import type { Clock } from '../../platform/clock.js';
 import type { IdGenerator } from '../../platform/ids.js';
 import { redactSecrets } from '../../platform/observability/redact.js';
-import type { AuditStore, StoredAuditEvent } from '../store/audit-store.js';
-import { hashAuditEvent } from './event-hash.js';
+import type { AuditEventRecord, AuditStore } from '../store/audit-store.js';
 
-/** What a module reports; ids, time and the chain are added here. */
+/** What a module reports; ids and time are added here, the chain later by the sealer. */
 export interface AuditEventInput {
   type: string;
   outcome: 'success' | 'failure' | 'blocked';
@@ -19,13 +18,16 @@ export interface AuditEventInput {
 /** Dependencies of recordAuditEvent. */
 export interface RecordAuditEventDeps { clock: Clock; ids: IdGenerator }
 
-/** Appends one event to the chain inside the caller's transaction; secrets are redacted before hashing. */
+/**
+ * Writes one unsealed event inside the caller's transaction (the outbox: it commits or rolls back
+ * with the change it records). It takes no lock and reads nothing, so audited transactions never
+ * wait for each other; secrets are redacted before the row is written.
+ */
 export function createRecordAuditEvent(deps: RecordAuditEventDeps) {
-  return async function recordAuditEvent(store: AuditStore, input: AuditEventInput): Promise<StoredAuditEvent> {
-    const prevHash = await store.lockChainHead();
-    const unhashed = {
+  return async function recordAuditEvent(store: AuditStore, input: AuditEventInput): Promise<AuditEventRecord> {
+    const event: AuditEventRecord = {
       id: deps.ids.next(),
-      // Millisecond precision survives the timestamptz round trip, so the hash verifies after reading back.
+      // Millisecond precision survives the timestamptz round trip, so the sealer hashes what was written.
       time: new Date(deps.clock.nowMs()),
       type: input.type,
       actor: input.actor ?? null,
@@ -35,9 +37,7 @@ export function createRecordAuditEvent(deps: RecordAuditEventDeps) {
       outcome: input.outcome,
       requestId: input.requestId ?? null,
       data: redactSecrets(input.data ?? {}) as Record<string, unknown>,
-      prevHash,
     };
-    const event: StoredAuditEvent = { ...unhashed, hash: hashAuditEvent(unhashed) };
     await store.insert(event);
     return event;
   };
