@@ -1,5 +1,6 @@
 /** Public surface of the identity module. */
 export { authRoutes } from './api/auth.routes.js';
+export { userSchema } from './api/schemas.js';
 export { identityProblems } from './problems.js';
 export type { IdentityTxStores } from './service/identity-deps.js';
 export { createLogin } from './service/login.js';

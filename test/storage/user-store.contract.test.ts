@@ -160,5 +160,135 @@ for (const target of databaseTargets()) {
       const { rows } = await sql<{ n: string }>`select count(*) as n from users`.execute(database.db);
       assert.ok(Number(rows[0]?.n) >= hostile.length, 'the users table still exists');
     });
+
+    it('lists one tenant newest first (created_at desc, id desc) and continues strictly after a keyset position', async () => {
+      const users = createKyselyUserStore(database.db);
+      const tenant = `t-${randomBytes(4).toString('hex')}`;
+      const records = [0, 1, 1, 2, 3].map((ms, i) => userRecord({ tenant, name: `n${i}`, createdAt: new Date(T0 + ms) }));
+      for (const r of records) await users.insert(r);
+      await users.insert(userRecord({ tenant: `${tenant}-other`, createdAt: new Date(T0 + 10) }));
+      const expected = [...records].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+      assert.deepEqual(await users.listUsers({ tenant, limit: 10 }), expected);
+      assert.deepEqual(await users.listUsers({ tenant, limit: 2 }), expected.slice(0, 2));
+      for (let i = 0; i < expected.length; i++) {
+        const at = expected[i]!;
+        assert.deepEqual(await users.listUsers({ tenant, limit: 10, after: { createdAt: at.createdAt, id: at.id } }), expected.slice(i + 1), `after #${i}`);
+      }
+      const everyone = await users.listUsers({ limit: 1000 });
+      assert.ok(everyone.some((u) => u.tenant === `${tenant}-other`) && everyone.some((u) => u.tenant === null), 'no tenant: every tenant');
+    });
+
+    it('searches email and name as a case-insensitive substring, LIKE metacharacters taken literally', async () => {
+      const users = createKyselyUserStore(database.db);
+      const tenant = `s-${randomBytes(4).toString('hex')}`;
+      const pct = userRecord({ tenant, email: `pct%x-${randomBytes(3).toString('hex')}@example.com`, name: 'Ann 50%' });
+      const under = userRecord({ tenant, email: `under_x-${randomBytes(3).toString('hex')}@example.com`, name: 'Bob' });
+      const slash = userRecord({ tenant, email: `slash-${randomBytes(3).toString('hex')}@example.com`, name: 'C\\D' });
+      const plain = userRecord({ tenant, email: `plainxx-${randomBytes(3).toString('hex')}@example.com`, name: 'Ann 500' });
+      for (const r of [pct, under, slash, plain]) await users.insert(r);
+      const ids = async (search: string) => (await users.listUsers({ tenant, search, limit: 10 })).map((u) => u.id).sort();
+      assert.deepEqual(await ids('%'), [pct.id]);
+      assert.deepEqual(await ids('_'), [under.id]);
+      assert.deepEqual(await ids('\\'), [slash.id]);
+      assert.deepEqual(await ids('ANN 50'), [pct.id, plain.id].sort());
+      assert.deepEqual(await ids('ann 50%'), [pct.id]);
+      assert.deepEqual(await ids('SLASH-'), [slash.id]);
+      assert.deepEqual(await ids("'; drop table users; --"), []);
+    });
+
+    it('setRoles replaces the roles and updated_at only; false for an unknown id', async () => {
+      const users = createKyselyUserStore(database.db);
+      const target = userRecord();
+      await users.insert(target);
+      const at = new Date(T0 + 5_000);
+      assert.equal(await users.setRoles(target.id, ['user', 'admin', 'security-analyst'], at), true);
+      assert.deepEqual(await users.findById(target.id), { ...target, roles: ['user', 'admin', 'security-analyst'], updatedAt: at });
+      assert.equal(await users.setRoles(uniqueId(), ['admin'], at), false);
+    });
+
+    it('setLocked reports a change only when the state changes, and a second lock keeps the first time', async () => {
+      const users = createKyselyUserStore(database.db);
+      const target = userRecord();
+      await users.insert(target);
+      const first = new Date(T0 + 1_000);
+      const second = new Date(T0 + 2_000);
+      assert.equal(await users.setLocked(target.id, first, first), true);
+      assert.equal(await users.setLocked(target.id, second, second), false);
+      assert.deepEqual(await users.findById(target.id), { ...target, lockedAt: first, updatedAt: first });
+      assert.equal(await users.setLocked(target.id, null, second), true);
+      assert.equal(await users.setLocked(target.id, null, second), false);
+      assert.deepEqual(await users.findById(target.id), { ...target, lockedAt: null, updatedAt: second });
+      assert.equal(await users.setLocked(uniqueId(), first, first), false);
+    });
+
+    it('counts the unlocked admins that can administer a tenant: global ones plus that tenant\'s, excluding one', async () => {
+      const fresh = await target.open();
+      try {
+        const users = createKyselyUserStore(fresh.db);
+        const admin = (overrides: Partial<UserRecord>) => userRecord({ roles: ['user', 'admin'], ...overrides });
+        const globalA = admin({});
+        const rows = [
+          globalA, admin({}), admin({ lockedAt: new Date(T0) }), admin({ tenant: 'acme' }), admin({ tenant: 'other' }),
+          userRecord({ roles: ['user', 'admins'] }), userRecord({ roles: ['Admin'] }), userRecord({ tenant: 'acme', roles: ['security-analyst'] }),
+        ];
+        for (const r of rows) await users.insert(r);
+        assert.equal(await users.countActiveAdmins({ tenant: null, excludeId: 'nobody' }), 2);
+        assert.equal(await users.countActiveAdmins({ tenant: null, excludeId: globalA.id }), 1);
+        assert.equal(await users.countActiveAdmins({ tenant: 'acme', excludeId: 'nobody' }), 3);
+        assert.equal(await users.countActiveAdmins({ tenant: 'nowhere', excludeId: globalA.id }), 1);
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('lockAdminRoster holds a second transaction until the first one ends', async () => {
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      let signalLocked!: () => void;
+      const locked = new Promise<void>((resolve) => { signalLocked = resolve; });
+      const first = database.db.transaction().execute(async (tx) => {
+        await createKyselyUserStore(tx).lockAdminRoster();
+        order.push('first holds the lock');
+        signalLocked();
+        await held;
+        order.push('first commits');
+      });
+      await locked;
+      const second = database.db.transaction().execute(async (tx) => {
+        await createKyselyUserStore(tx).lockAdminRoster();
+        order.push('second holds the lock');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      order.push('first released');
+      release();
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['first holds the lock', 'first released', 'first commits', 'second holds the lock']);
+    });
+
+    it('findByIdForShare makes a concurrent lock wait until the reading transaction ends', async () => {
+      const users = createKyselyUserStore(database.db);
+      const subject = userRecord();
+      await users.insert(subject);
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => { release = resolve; });
+      let signalRead!: () => void;
+      const read = new Promise<void>((resolve) => { signalRead = resolve; });
+      const reader = database.db.transaction().execute(async (tx) => {
+        assert.deepEqual(await createKyselyUserStore(tx).findByIdForShare(subject.id), subject);
+        signalRead();
+        await held;
+        order.push('reader commits');
+      });
+      await read;
+      const locker = users.setLocked(subject.id, new Date(T0 + 9), new Date(T0 + 9)).then((changed) => { order.push(`locked: ${changed}`); });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      order.push('reader released');
+      release();
+      await Promise.all([reader, locker]);
+      assert.deepEqual(order, ['reader released', 'reader commits', 'locked: true']);
+      assert.equal(await createKyselyUserStore(database.db).findByIdForShare(uniqueId()), undefined);
+    });
   });
 }

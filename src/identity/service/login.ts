@@ -71,15 +71,20 @@ export function createLogin(deps: LoginDeps) {
     await deps.loginProtection.recordLoginSuccess(email, ctx.ip);
     const rehash = deps.hasher.needsRehash(user.passwordHash) ? await deps.hasher.hash(password) : undefined;
     const pair = await deps.transact(async (stores) => {
+      // Re-read under a share lock: an admin lock or role change either committed before this
+      // (and is seen here) or waits for this commit (and then revokes the session started here).
+      const current = await stores.users.findByIdForShare(user.id);
+      if (!current || current.lockedAt) return undefined;
       const now = new Date(deps.clock.nowMs());
       if (rehash) await stores.users.updatePasswordHash(user.id, rehash, now);
-      const started = await deps.startSession(stores, { id: user.id, roles: user.roles, tenant: user.tenant }, ctx);
+      const started = await deps.startSession(stores, { id: current.id, roles: current.roles, tenant: current.tenant }, ctx);
       await stores.audit.record({
         type: 'auth.login.succeeded', outcome: 'success', actor: user.id, subject: user.id,
         ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId, data: { sessionId: started.sessionId, passwordRehashed: rehash !== undefined },
       });
       return started;
     });
+    if (!pair) return fail('locked', email, user.id, ctx);
     deps.metrics.loginOutcomes.inc({ outcome: 'success' });
     return { accessToken: pair.accessToken, tokenType: pair.tokenType, expiresIn: pair.expiresIn, refreshToken: pair.refreshToken };
   };
