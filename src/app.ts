@@ -6,6 +6,7 @@ import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zo
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
+import { adminRoutes } from './admin/index.js';
 import { authRoutes } from './identity/index.js';
 import { commonProblems } from './platform/errors/common-problems.js';
 import { errorHandlerPlugin } from './platform/errors/error-handler.js';
@@ -130,6 +131,7 @@ export async function buildApp(registry: Registry): Promise<FastifyInstance> {
   });
   await app.register(authRoutes, { registerUser: registry.registerUser, login: registry.login, findUser: registry.findUser, requestContext });
   await app.register(authzRoutes, { checkAuthorization: registry.checkAuthorization });
+  await app.register(adminRoutes, { ...registry.admin, requestContext });
   await app.register(tokenRoutes, { rotateRefreshToken: registry.rotateRefreshToken, endSession: registry.endSession, requestContext });
   return app;
 }

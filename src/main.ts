@@ -8,6 +8,8 @@ runCli({
   stderr: (line) => process.stderr.write(`${line}\n`),
   onSignal: (signal, handler) => process.on(signal, handler),
   exit: (code) => process.exit(code),
+  // A getter: stdin is opened only by a command that reads it (admin create), never by serve.
+  get stdin() { return process.stdin; },
 }).then(
   (code) => { if (code !== undefined) process.exit(code); },
   (error: unknown) => {

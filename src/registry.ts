@@ -1,6 +1,11 @@
 import pino, { type Logger } from 'pino';
 import type { Kysely } from 'kysely';
-import { createKyselyAuditStore, createRecordAuditEvent, verifyAuditChain, type AuditLog, type ChainVerification } from './audit/index.js';
+import { createAdminServices } from './admin/index.js';
+import { createKyselyAuditQuery, createQueryAuditEvents } from './audit/index.js';
+import {
+  createAuditSealer, createKyselyAuditRelayStore, createKyselyAuditStore, createRecordAuditEvent, createRelayAuditEvents, createSealAuditChain,
+  verifyAuditChain, type AuditLog, type AuditStore, type ChainVerification, type SealOutcome,
+} from './audit/index.js';
 import {
   createKyselyUserStore, createLogin, createPasswordHasher, createPasswordPolicy, createRegisterUser, loadCommonPasswords,
   type IdentityTxStores, type PasswordHasher,
@@ -10,16 +15,19 @@ import { systemClock } from './platform/clock.js';
 import type { Config } from './platform/config/schema.js';
 import { type Database, migrateToLatest, openDatabase } from './platform/db/database.js';
 import type { DB } from './platform/db/schema.js';
-import { createTransact } from './platform/db/transact.js';
+import { createTransact, type Transact } from './platform/db/transact.js';
 import { createIdGenerator, type IdGenerator } from './platform/ids.js';
 import { createMemoryExpiringSet } from './platform/kv/memory-expiring-set.js';
 import type { ExpiringSet } from './platform/kv/expiring-set.js';
 import type { RateLimiterFactory } from './platform/kv/rate-limiter.js';
 import { createRedisConnection, duplicateForSubscriber, waitForRedisReady } from './platform/kv/redis-connection.js';
+import { guardRateLimiterFactory } from './platform/kv/guarded-rate-limiter.js';
 import { createRedisExpiringSet } from './platform/kv/redis-expiring-set.js';
 import { createRedisRateLimiterFactory } from './platform/kv/redis-rate-limiter.js';
 import { memoryRateLimiterFactory } from './platform/kv/rlf-rate-limiter.js';
 import type { ReadinessCheck } from './platform/observability/ops.routes.js';
+import type { JobQueue } from './platform/queue/job-queue.js';
+import { createLoggingJobObserver } from './platform/queue/logging-job-observer.js';
 import { loggerOptions } from './platform/observability/logger.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import { type Random, secureRandom } from './platform/random.js';
@@ -29,31 +37,51 @@ import { createBlockedAuditThrottle, createLoginProtection, createRequestLimiter
 import { createCheckAuthorization, createPolicyStore, loadPolicies } from './policy/index.js';
 import {
   createAccessTokenVerifier, createEndSession, createKeyRing, createKyselySessionStore, createKyselySigningKeyStore,
-  createRotateRefreshToken, createSessionRevocations, createSignAccessToken, createStartSession, type TokenOptions,
+  createRevocationReconciler, createRotateRefreshToken, createSessionRevocations, createSignAccessToken, createStartSession, type TokenOptions,
 } from './tokens/index.js';
+import { createFailureCountsReader, openServeJobQueues } from './worker.js';
 
 /**
  * Distributed shared state: revocations in a Redis sorted set mirrored in memory through pub/sub
- * (no round trip on the request path), limits in Redis with an in-process insurance limiter that
- * answers while Redis is down.
+ * (no round trip on the request path; re-synced with the database's recent revocations on every
+ * reconnect), limits in Redis with an in-process insurance limiter that answers while Redis is
+ * down, or 503s instead under `redis.failClosed`.
  */
-async function connectRedis(config: Readonly<Config>, clock: Clock, logger: Logger) {
+async function connectRedis(
+  config: Readonly<Config>, clock: Clock, logger: Logger, metrics: Metrics,
+  reconcile: () => Promise<ReadonlyArray<readonly [string, number]>>,
+) {
   const onError = (error: unknown) => logger.warn({ err: error }, 'redis error');
   const client = createRedisConnection({
     url: config.redisUrl!, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs,
     connectTimeoutMs: config.redis.connectTimeoutMs, connectionName: 'portcullis', onError,
   });
   const subscriber = duplicateForSubscriber(client, onError);
+  for (const [connection, redisConnection] of [['command', client], ['subscriber', subscriber]] as const) {
+    const up = metrics.redisUp.labels({ connection });
+    up.set(redisConnection.status === 'ready' ? 1 : 0);
+    redisConnection.on('ready', () => up.set(1));
+    redisConnection.on('close', () => up.set(0));
+  }
   try {
     await waitForRedisReady(client, config.redis.startupTimeoutMs);
     const revocationSet = await createRedisExpiringSet({
       client, subscriber, channel: `${config.redis.keyPrefix}revocations`, keyPrefix: 'revocations', clock, onError,
-      readyTimeoutMs: config.redis.startupTimeoutMs,
+      readyTimeoutMs: config.redis.startupTimeoutMs, reconcile,
     });
+    const limiterFallbacks = metrics.redisFallbacks.labels({ component: 'ratelimit' });
+    const limiters = guardRateLimiterFactory(
+      createRedisRateLimiterFactory(client, { insuranceLimiter: !config.redis.failClosed }),
+      { isAvailable: () => client.status === 'ready', failClosed: config.redis.failClosed, onFallback: () => limiterFallbacks.inc() },
+    );
     return {
       revocationSet,
-      limiters: createRedisRateLimiterFactory(client, { insuranceLimiter: true }),
-      ping: async () => { await client.ping(); },
+      limiters,
+      ping: async () => {
+        await client.ping();
+        // Until the mirror has re-synced, revocation checks go to the database: not ready yet.
+        if (!revocationSet.isInSync()) throw new Error('the revocation mirror has not re-synced since Redis reconnected');
+      },
       close: async () => { await Promise.allSettled([client.quit(), subscriber.quit()]); },
     };
   } catch (error) {
@@ -74,6 +102,8 @@ export interface RegistryOverrides {
   masterKey?: Buffer;
   rateLimiters?: RateLimiterFactory;
   revocationSet?: ExpiringSet;
+  /** Where sealed audit events are relayed. */
+  jobQueue?: JobQueue;
   /** Skip migrations (the database is already migrated, e.g. a test snapshot). */
   skipMigrations?: boolean;
 }
@@ -99,9 +129,14 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   const database = overrides.database ?? await openDatabase({
     databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.database.poolMax,
     statementTimeoutMs: config.database.statementTimeoutMs, connectTimeoutMs: config.database.connectTimeoutMs,
+    onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
   });
   if (!overrides.skipMigrations) await migrateToLatest(database.db);
   const { db } = database;
+
+  // Relayed security events: the in-process queue (embedded) or the BullMQ producer (distributed).
+  const jobQueues = overrides.jobQueue ? undefined : await openServeJobQueues({ db, clock, config, logger, observer: createLoggingJobObserver(metrics, logger) });
+  const jobQueue: JobQueue = overrides.jobQueue ?? jobQueues!.jobQueue;
 
   const recordAuditEvent = createRecordAuditEvent({ clock, ids });
   const auditLogFor = (tx: Kysely<DB>): AuditLog => {
@@ -120,7 +155,26 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
       },
     };
   };
-  const transact = createTransact(db, bindStores);
+  // Audit events are written unsealed; the sealer chains them after commit (one sealer at a time across instances).
+  const auditStore = createKyselyAuditStore(db);
+  const auditSealer = createAuditSealer({
+    seal: createSealAuditChain({
+      audit: auditStore, batchSize: config.audit.sealBatchSize,
+      transact: createTransact(db, (tx): { audit: AuditStore } => ({ audit: createKyselyAuditStore(tx) })),
+    }),
+    relay: createRelayAuditEvents({
+      relay: createKyselyAuditRelayStore(db), audit: auditStore, queue: jobQueue, owner: ids.next(),
+      batchSize: config.audit.relayBatchSize, leaseMs: config.audit.relayLeaseMs,
+    }),
+    intervalMs: config.audit.sealIntervalMs,
+    onError: (error) => logger.error({ err: error }, 'audit seal or relay pass failed; the events wait for the next pass'),
+  });
+  const transactStores = createTransact(db, bindStores);
+  const transact: Transact<IdentityTxStores> = async (work) => {
+    const result = await transactStores(work);
+    auditSealer.nudge();
+    return result;
+  };
   const users = createKyselyUserStore(db);
   const sessions = createKyselySessionStore(db);
 
@@ -133,9 +187,17 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     store: createKyselySigningKeyStore(db), secretBox, clock, ids,
     options: { ...config.tokens, algorithm: config.tokens.algorithm },
   });
-  const redis = config.redisUrl && !overrides.revocationSet && !overrides.rateLimiters ? await connectRedis(config, clock, logger) : undefined;
+  const redis = config.redisUrl && !overrides.revocationSet && !overrides.rateLimiters
+    ? await connectRedis(config, clock, logger, metrics, createRevocationReconciler({ sessions, clock, options: tokenOptions }))
+    : undefined;
   const revocationSet = overrides.revocationSet ?? redis?.revocationSet ?? createMemoryExpiringSet(clock);
-  const revocations = createSessionRevocations(revocationSet, tokenOptions);
+  const revocationFallbacks = { revocation_check: metrics.redisFallbacks.labels({ component: 'revocation_check' }), revocation_publish: metrics.redisFallbacks.labels({ component: 'revocation_publish' }) };
+  // Distributed: while Redis is down or the mirror re-syncing, revocation checks read the database.
+  const revocations = createSessionRevocations(revocationSet, tokenOptions, redis && {
+    isInSync: redis.revocationSet.isInSync, sessions, clock,
+    onFallback: (component) => revocationFallbacks[component].inc(),
+    onError: (error) => logger.warn({ err: error }, 'revocation not yet shared through Redis; the database has it and it is re-published on reconnect'),
+  });
   const signAccessToken = createSignAccessToken({ keyRing, clock, ids, options: tokenOptions });
   const cacheHits = metrics.verifiedCache.labels({ result: 'hit' });
   const cacheMisses = metrics.verifiedCache.labels({ result: 'miss' });
@@ -193,6 +255,18 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     })),
   });
 
+  const admin = createAdminServices({
+    policies, clock, ids, hasher, passwordPolicy, masterKey: overrides.masterKey, users, transact, revocations,
+    auditQuery: createQueryAuditEvents(createKyselyAuditQuery(db)),
+    // Like `audit verify`: seal what is committed first, so the answer covers every event so far.
+    verifyAuditChain: async () => { await auditSealer.flush(); return verifyAuditChain(auditStore); },
+    recordDenial: ({ caller, resource, action, decision, ctx }) => transact(({ audit }) => audit.record({
+      type: 'policy.denied', outcome: 'failure', actor: caller.sub, subject: `${resource.kind}/${resource.id}`,
+      ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId,
+      data: { resource: { kind: resource.kind, id: resource.id }, action, decision: { policy: decision.policy, rule: decision.rule } },
+    })),
+  });
+
   const timers: NodeJS.Timeout[] = [];
   const readiness: ReadinessCheck[] = [{ name: 'database', check: () => database.ping() }];
   if (redis) readiness.push({ name: 'redis', check: () => redis.ping() });
@@ -200,18 +274,24 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   return {
     config, clock, random, ids, logger, metrics, database, tokenOptions,
     keyRing, revocations, verifyAccessToken, requestLimiter, loginProtection,
-    policies, checkAuthorization,
+    policies, checkAuthorization, admin,
     registerUser, login, rotateRefreshToken, endSession, signAccessToken, startSession, transact,
     readiness,
     findUser: (id: string) => users.findById(id),
-    verifyAuditChain: (): Promise<ChainVerification> => verifyAuditChain(createKyselyAuditStore(db)),
+    jobQueue,
+    /** Failure statistics for detection rules: `failureCounts({dimension, key, sinceMs})`. */
+    failureCounts: createFailureCountsReader(db, config),
+    verifyAuditChain: (): Promise<ChainVerification> => verifyAuditChain(auditStore),
+    /** Seals every audit event committed so far (waiting for another sealer if one is running), then relays. */
+    sealAuditChain: (): Promise<SealOutcome> => auditSealer.flush(),
 
     /** Loads keys and recent revocations, then keeps the key ring fresh. */
     async start(): Promise<void> {
       await keyRing.refresh();
-      // Revocations are in memory: rebuild the ones whose tokens could still be live after a restart.
+      // Revocations are in memory: rebuild the ones whose tokens could still be live after a restart
+      // (the Redis set has already done so with the database's list while loading).
       const horizon = new Date(clock.nowMs() - (tokenOptions.accessTtlSeconds + tokenOptions.clockSkewSeconds) * 1000);
-      for (const { id, revokedAt } of await sessions.listRevokedSince(horizon)) await revocations.publish(id, revokedAt.getTime());
+      if (!redis) for (const { id, revokedAt } of await sessions.listRevokedSince(horizon)) await revocations.publish(id, revokedAt.getTime());
       const refresh = setInterval(() => {
         keyRing.refresh().catch((error: unknown) => logger.error({ err: error }, 'key ring refresh failed'));
       }, config.tokens.keyRefreshSeconds * 1000);
@@ -219,10 +299,17 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
       timers.push(refresh);
       metrics.signingKeys.set({ state: 'published' }, keyRing.publishedKeys().length);
       if (config.policy.watch) policies.watch();
+      // The BullMQ consumer under queue.consumeInServe, and pruning wherever handlers run here.
+      await jobQueues?.start();
+      auditSealer.start();
     },
 
     /** Stops timers and closes the database; in-flight requests must have finished. */
     async close(): Promise<void> {
+      // A last seal (and relay) pass before anything it needs closes; it never throws.
+      await auditSealer.close();
+      // After the last relay pass; waits for running handlers, which still need the database.
+      await jobQueues?.close();
       for (const timer of timers) clearInterval(timer);
       policies.close();
       await revocationSet.close();

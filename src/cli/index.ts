@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../app.js';
 import { ConfigError, loadConfig } from '../platform/config/load.js';
@@ -10,6 +11,9 @@ import type { Config } from '../platform/config/schema.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { loggerOptions } from '../platform/observability/logger.js';
 import { createRegistry, type Registry } from '../registry.js';
+import { runWorker } from '../worker.js';
+import { adminCreate, argvPasswordRefusal, type CliStdin } from './admin-create.js';
+import { serveCluster } from './cluster.js';
 
 /** The process surface the CLI needs; main.ts passes the real one. */
 export interface CliProcess {
@@ -19,14 +23,21 @@ export interface CliProcess {
   stderr: (line: string) => void;
   onSignal: (signal: 'SIGTERM' | 'SIGINT', handler: () => void) => void;
   exit: (code: number) => void;
+  /** Standard input, for secrets that must not travel in argv (`admin create`). */
+  stdin?: CliStdin;
 }
 
 const USAGE = `usage: portcullis <command> [--config file.yaml]
   serve                 run the HTTP server (default)
+  serve --cluster N     fork N server processes sharing the port (0 or auto: one per core); needs DATABASE_URL and REDIS_URL
+  worker                consume the job queue (security-event handlers) until SIGTERM; needs DATABASE_URL and REDIS_URL
   migrate               apply database migrations and exit
   keys rotate [--now]   add a signing key (published now, signs after tokens.keyActivationDelaySeconds; --now signs at once)
-  audit verify          check the audit hash chain; exit 1 when it is broken
+  audit verify          seal pending audit events, then check the hash chain; exit 1 when it is broken
   policy test [dir]     run the YAML policy tests in <dir>/tests against the policies in <dir> (default policies/)
+  admin create --email E [--password-file F] [--tenant T]
+                        create an administrator; the password comes from F, else piped stdin, else a
+                        prompt that does not echo (never from the command line: --password is refused)
 In embedded mode (no DATABASE_URL) stop the server before running other commands: PGlite allows one process.`;
 
 function readFileOrUndefined(path: string): string | undefined {
@@ -48,10 +59,11 @@ function masterKey(config: Readonly<Config>, log: pino.Logger): Buffer {
   return resolved.key;
 }
 
-async function serve(config: Readonly<Config>, proc: CliProcess, log: pino.Logger): Promise<void> {
+async function serve(config: Readonly<Config>, proc: CliProcess, log: pino.Logger, beforeListen?: (app: FastifyInstance) => void): Promise<void> {
   const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
   await registry.start();
   const app = await buildApp(registry);
+  beforeListen?.(app);
   await app.listen({ host: config.host, port: config.port });
   let closing = false;
   const shutdown = (signal: string) => {
@@ -83,6 +95,16 @@ async function withRegistry(config: Readonly<Config>, log: pino.Logger, command:
   }
 }
 
+/** Applies pending migrations and closes the connection; returns the names applied. */
+async function migrate(config: Readonly<Config>): Promise<string[]> {
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.database.connectTimeoutMs });
+  try {
+    return await migrateToLatest(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
 /** `portcullis policy test [dir]`: exit 0 when every case passes, 1 on a mismatch, 78 when a file is invalid. */
 async function policyTest(dir: string, proc: CliProcess): Promise<number> {
   try {
@@ -102,9 +124,17 @@ async function policyTest(dir: string, proc: CliProcess): Promise<number> {
 
 /** Runs one CLI command; resolves with the exit code for commands that end (serve keeps running). */
 export async function runCli(proc: CliProcess): Promise<number | undefined> {
+  const passwordInArgv = argvPasswordRefusal(proc.argv);
+  if (passwordInArgv) {
+    proc.stderr(passwordInArgv);
+    return 64; // EX_USAGE
+  }
   const { positionals, values } = parseArgs({
     args: [...proc.argv], allowPositionals: true, strict: true,
-    options: { config: { type: 'string' }, now: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string' }, now: { type: 'boolean' }, cluster: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      email: { type: 'string' }, 'password-file': { type: 'string' }, tenant: { type: 'string' },
+    },
   });
   if (values.help) {
     proc.stdout(USAGE);
@@ -123,20 +153,31 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
     }
     throw error;
   }
-  // The server logs to stdout; one-shot commands keep stdout for their result (`audit verify | jq`).
-  const log = command === 'serve' ? pino(loggerOptions(config.logLevel)) : pino(loggerOptions(config.logLevel), pino.destination(2));
+  // Long-running processes (serve, worker) log to stdout; one-shot commands keep stdout for their result (`audit verify | jq`).
+  const log = command === 'serve' || command === 'worker' ? pino(loggerOptions(config.logLevel)) : pino(loggerOptions(config.logLevel), pino.destination(2));
+  if (values.cluster !== undefined && command !== 'serve') {
+    proc.stderr(`--cluster applies to serve only\n${USAGE}`);
+    return 64; // EX_USAGE
+  }
   switch (command) {
     case 'serve':
+      if (values.cluster !== undefined) {
+        return serveCluster(values.cluster, {
+          config, proc, log,
+          prepare: async () => {
+            masterKey(config, log);
+            await migrate(config);
+          },
+          serve: (workerLog, beforeListen) => serve(config, proc, workerLog, beforeListen),
+        });
+      }
       await serve(config, proc, log);
       return undefined;
+    case 'worker':
+      return runWorker(config, proc, log);
     case 'migrate': {
-      const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.database.connectTimeoutMs });
-      try {
-        const applied = await migrateToLatest(database.db);
-        proc.stdout(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
-      } finally {
-        await database.close();
-      }
+      const applied = await migrate(config);
+      proc.stdout(applied.length ? `applied: ${applied.join(', ')}` : 'already up to date');
       return 0;
     }
     case 'keys rotate':
@@ -148,10 +189,17 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
       });
     case 'audit verify':
       return withRegistry(config, log, async (registry) => {
+        // The operator's check covers everything committed so far: seal what is pending, then verify.
+        await registry.sealAuditChain();
         const result = await registry.verifyAuditChain();
         proc.stdout(JSON.stringify(result));
         return result.ok ? 0 : 1;
       });
+    case 'admin create':
+      return adminCreate(
+        { email: values.email, passwordFile: values['password-file'], tenant: values.tenant }, proc,
+        (run) => withRegistry(config, log, (registry) => run(registry.admin.createAdmin)),
+      );
     default:
       proc.stderr(`unknown command: ${command}\n${USAGE}`);
       return 64; // EX_USAGE

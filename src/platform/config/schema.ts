@@ -35,6 +35,11 @@ export const configSchema = z.strictObject({
     connectTimeoutMs: z.number().int().positive().default(2_000),
     /** How long start-up waits for Redis before giving up. */
     startupTimeoutMs: z.number().int().positive().default(10_000),
+    /**
+     * While Redis is down, rate-limited routes answer 503 with Retry-After instead of counting in an
+     * in-process insurance limiter per instance (the default: weaker limits, but requests keep flowing).
+     */
+    failClosed: z.boolean().default(false),
   }).prefault({}),
   database: z.strictObject({
     poolMax: z.number().int().positive().default(10),
@@ -81,6 +86,40 @@ export const configSchema = z.strictObject({
     watch: z.boolean().default(true),
     /** Fraction of allowed decisions audited as policy.allowed; denials are always audited. */
     auditAllowSampleRate: z.number().min(0).max(1).default(0),
+  }).prefault({}),
+  audit: z.strictObject({
+    /** How often each instance runs the sealer (and relay) pass; passes also run right after audited commits. */
+    sealIntervalMs: z.number().int().positive().default(200),
+    /** Events sealed per sealer transaction. */
+    sealBatchSize: z.number().int().min(1).max(5_000).default(500),
+    /** Events handed to the job queue per `add()`. */
+    relayBatchSize: z.number().int().min(1).max(5_000).default(500),
+    /** How long one instance's claim to relay lasts; another instance takes over after it expires (a crash). */
+    relayLeaseMs: z.number().int().min(1_000).default(30_000),
+  }).prefault({}),
+  queue: z.strictObject({
+    /** BullMQ queue of relayed security events (its dead-letter queue is `<name>-dlq`); no ':'. */
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('security-events'),
+    /** Deliveries per job, the first included; after the last failure the job is dead-lettered. */
+    attempts: z.number().int().min(1).max(25).default(5),
+    /** Wait before the first retry; each further retry waits twice as long. */
+    backoffMs: z.number().int().positive().max(3_600_000).default(1_000),
+    /** Jobs handled at once per consuming process. */
+    concurrency: z.number().int().min(1).max(256).default(4),
+    /** Completed jobs kept in Redis, newest first (a known id is not queued again). */
+    keepCompleted: z.number().int().min(0).default(1_000),
+    /** Finally failed jobs kept in Redis's failed set (their dead-letter copies are kept apart). */
+    keepFailed: z.number().int().min(0).default(5_000),
+    /** In distributed mode, `serve` also runs the job handlers (normally only `portcullis worker` does). */
+    consumeInServe: z.boolean().default(false),
+  }).prefault({}),
+  detection: z.strictObject({
+    /** Length of a failure-statistics bucket: the resolution of every window a rule asks about. */
+    bucketSeconds: seconds(60),
+    /** Failure statistics older than this are pruned; rules cannot look further back. */
+    retentionSeconds: seconds(2 * 24 * 3600),
+    /** How often a process running the handlers prunes them. */
+    pruneIntervalSeconds: seconds(300),
   }).prefault({}),
   rateLimit: z.strictObject({
     /** Authenticated requests per subject. */

@@ -51,8 +51,9 @@ export interface RefreshTokensTable {
   consumed_at: Date | null;
 }
 
-/** Row of `audit_events`: append-only, hash-chained. */
+/** Row of `audit_events`: append-only; inserted unsealed, then sealed into the hash chain once. */
 export interface AuditEventsTable {
+  /** Insertion order (identity); not chain order: see chain_seq. */
   seq: Generated<string>;
   id: string;
   time: Date;
@@ -64,8 +65,40 @@ export interface AuditEventsTable {
   outcome: string;
   request_id: string | null;
   data: Json<Record<string, unknown>>;
-  prev_hash: string;
-  hash: string;
+  /** The seal columns: all NULL until the sealer sets them, once (a trigger refuses any other update). */
+  prev_hash: string | null;
+  hash: string | null;
+  /** Position in the chain, 1-based and contiguous, assigned by the sealer. */
+  chain_seq: string | null;
+  /** 1: chained before the sealer (the hash does not cover chain_seq); 2: sealed. */
+  hash_version: number | null;
+}
+
+/** The one row of `audit_relay_position`: chain position of the last event handed to the job queue. */
+export interface AuditRelayPositionTable {
+  id: Generated<boolean>;
+  chain_seq: string;
+  /** The relay currently allowed to advance the position, until `lease_expires_at`. */
+  lease_owner: string | null;
+  lease_expires_at: Date | null;
+}
+
+/** Row of `failure_stats`: failures of one kind for one IP or account in one time bucket. */
+export interface FailureStatsTable {
+  dimension: 'ip' | 'account';
+  key: string;
+  kind: string;
+  bucket_start: Date;
+  count: number;
+}
+
+/** Row of `processed_jobs`: a job a consumer has applied (its idempotency record). */
+export interface ProcessedJobsTable {
+  consumer: string;
+  job_id: string;
+  /** Time of the event the job carried: rows are pruned with the statistics they guard. */
+  event_time: Date;
+  processed_at: Date;
 }
 
 /** The whole database as Kysely sees it. */
@@ -75,4 +108,7 @@ export interface DB {
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   audit_events: AuditEventsTable;
+  failure_stats: FailureStatsTable;
+  processed_jobs: ProcessedJobsTable;
+  audit_relay_position: AuditRelayPositionTable;
 }
