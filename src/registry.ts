@@ -260,6 +260,7 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     auditQuery: createQueryAuditEvents(createKyselyAuditQuery(db)),
     // Like `audit verify`: seal what is committed first, so the answer covers every event so far.
     verifyAuditChain: async () => { await auditSealer.flush(); return verifyAuditChain(auditStore); },
+    sealAuditEvents: () => auditSealer.seal(),
     recordDenial: ({ caller, resource, action, decision, ctx }) => transact(({ audit }) => audit.record({
       type: 'policy.denied', outcome: 'failure', actor: caller.sub, subject: `${resource.kind}/${resource.id}`,
       ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId,

@@ -44,9 +44,10 @@ for (const target of databaseTargets()) {
       return type;
     }
 
-    /** The ids the database holds for a filter, newest first: the ground truth for the API. */
+    /** The ids the database holds for a filter, newest first in chain order once sealed: the ground truth for the API. */
     async function idsInDatabase(filter: { type?: string; actor?: string }): Promise<string[]> {
-      let query = t.database.db.selectFrom('audit_events').select('id').orderBy('seq', 'desc');
+      await t.registry.sealAuditChain();
+      let query = t.database.db.selectFrom('audit_events').select('id').orderBy('chain_seq', 'desc');
       if (filter.type) query = query.where('type', '=', filter.type);
       if (filter.actor) query = query.where('actor', '=', filter.actor);
       return (await query.execute()).map((r) => r.id);
@@ -148,11 +149,12 @@ for (const target of databaseTargets()) {
 
     it('reads the export lazily: a consumer that stops early has cost only the batches it pulled', async () => {
       const type = await seed(450);
+      await t.registry.sealAuditChain(); // the store lists sealed events only; the route seals first, this test reads the store directly
       const real = createKyselyAuditQuery(t.database.db);
       const reads: number[] = [];
       const counting: AuditQueryStore = {
-        async listNewestFirst(filter, beforeSeq, limit) {
-          const rows = await real.listNewestFirst(filter, beforeSeq, limit);
+        async listNewestFirst(filter, beforePosition, limit) {
+          const rows = await real.listNewestFirst(filter, beforePosition, limit);
           reads.push(rows.length);
           return rows;
         },

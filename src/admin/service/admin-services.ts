@@ -22,6 +22,8 @@ export interface AdminServicesDeps extends AdminAuthorizerDeps, Omit<CreateAdmin
   revocations: RevocationPublisher;
   auditQuery: AuditEventQuery;
   verifyAuditChain: () => Promise<ChainVerification>;
+  /** Seals committed audit events, so listings include them. */
+  sealAuditEvents: () => Promise<unknown>;
   /** Audit rows read per batch by the NDJSON export. */
   streamBatchSize?: number;
 }
@@ -37,7 +39,7 @@ export function createAdminServices(deps: AdminServicesDeps) {
     lockUser: createLockUser(writes),
     unlockUser: createUnlockUser(writes),
     revokeUserSessions: createRevokeUserSessions(writes),
-    listAuditEvents: createListAuditEvents({ query: deps.auditQuery, authorizer, cursors, streamBatchSize: deps.streamBatchSize ?? 500 }),
+    listAuditEvents: createListAuditEvents({ query: deps.auditQuery, authorizer, cursors, streamBatchSize: deps.streamBatchSize ?? 500, sealPending: deps.sealAuditEvents }),
     verifyAuditLog: createVerifyAuditLog({ authorizer, verifyChain: deps.verifyAuditChain }),
     createAdmin: createCreateAdmin(deps),
   };

@@ -13,6 +13,8 @@ export interface ListAuditEventsDeps {
   cursors: CursorCodec;
   /** Rows read per batch while streaming. */
   streamBatchSize: number;
+  /** Seals what has been committed so far: only sealed events are listed, and an operator expects to see the latest. */
+  sealPending: () => Promise<unknown>;
 }
 
 /** GET /v1/admin/audit-events query after validation. */
@@ -24,7 +26,7 @@ export interface AuditListQuery extends AuditEventFilter {
 /** A page of events, newest first. */
 export interface AuditEventPageView { items: AuditEventView[]; nextCursor: string | null }
 
-// Where the previous page ended: the seq of its last (oldest) event, a positive bigint in decimal.
+// Where the previous page ended: the chain position of its last (oldest) event, a positive bigint in decimal.
 const auditPosition = z.strictObject({ q: z.string().regex(/^[1-9]\d{0,17}$/) });
 
 function cursorFilters(filter: AuditEventFilter): CursorFilters {
@@ -39,18 +41,20 @@ export function createListAuditEvents(deps: ListAuditEventsDeps) {
   async function start(caller: AdminCaller, input: AuditListQuery, ctx: RequestContext) {
     await deps.authorizer.requireInScope(caller, ADMIN_AUDIT_EVENT, 'all', 'list', ctx);
     const filter: AuditEventFilter = { type: input.type, actor: input.actor, from: input.from, to: input.to };
-    const beforeSeq = input.cursor === undefined ? null : deps.cursors.decode('audit-events', cursorFilters(filter), input.cursor, auditPosition).q;
-    return { filter, beforeSeq };
+    const beforePosition = input.cursor === undefined ? null : deps.cursors.decode('audit-events', cursorFilters(filter), input.cursor, auditPosition).q;
+    // A first page shows everything committed before the request; later pages only read below their cursor.
+    if (beforePosition === null) await deps.sealPending();
+    return { filter, beforePosition };
   }
 
   return {
     /** One page of at most `limit` events. */
     async page(caller: AdminCaller, input: AuditListQuery, ctx: RequestContext): Promise<AuditEventPageView> {
-      const { filter, beforeSeq } = await start(caller, input, ctx);
-      const page = await deps.query.page(filter, beforeSeq, input.limit);
+      const { filter, beforePosition } = await start(caller, input, ctx);
+      const page = await deps.query.page(filter, beforePosition, input.limit);
       return {
         items: page.events.map(auditEventView),
-        nextCursor: page.hasMore && page.lastSeq !== null ? deps.cursors.encode('audit-events', cursorFilters(filter), { q: page.lastSeq }) : null,
+        nextCursor: page.hasMore && page.lastPosition !== null ? deps.cursors.encode('audit-events', cursorFilters(filter), { q: page.lastPosition }) : null,
       };
     },
 
@@ -59,8 +63,8 @@ export function createListAuditEvents(deps: ListAuditEventsDeps) {
      * hands back every matching event, read batch by batch as the consumer pulls; `limit` is ignored.
      */
     async openStream(caller: AdminCaller, input: AuditListQuery, ctx: RequestContext): Promise<AsyncGenerator<AuditEventView>> {
-      const { filter, beforeSeq } = await start(caller, input, ctx);
-      const events = deps.query.stream(filter, beforeSeq, deps.streamBatchSize);
+      const { filter, beforePosition } = await start(caller, input, ctx);
+      const events = deps.query.stream(filter, beforePosition, deps.streamBatchSize);
       return (async function* views() {
         for await (const event of events) yield auditEventView(event);
       })();

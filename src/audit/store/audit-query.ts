@@ -1,7 +1,7 @@
 /** An audit event as the query API reads it: the chain fields (prev_hash, hash) are left out. */
 export interface QueriedAuditEvent {
-  /** Position in the log; a decimal string (bigint). */
-  seq: string;
+  /** Chain position given by the sealer; a decimal string (bigint). */
+  position: string;
   id: string;
   time: Date;
   type: string;
@@ -26,6 +26,11 @@ export interface AuditEventFilter {
 
 /** Read side of the audit log. */
 export interface AuditQueryStore {
-  /** Up to `limit` events matching `filter`, newest first (seq desc), strictly below `beforeSeq` when given. */
-  listNewestFirst(filter: AuditEventFilter, beforeSeq: string | null, limit: number): Promise<QueriedAuditEvent[]>;
+  /**
+   * Up to `limit` sealed events matching `filter`, newest first (chain position desc), strictly
+   * below `beforePosition` when given. Only sealed events: positions are handed out in the order
+   * events become visible, so an event committing after a page was read can only appear above
+   * it, never inside a range already paged through (insertion `seq` order has no such guarantee).
+   */
+  listNewestFirst(filter: AuditEventFilter, beforePosition: string | null, limit: number): Promise<QueriedAuditEvent[]>;
 }
