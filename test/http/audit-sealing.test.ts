@@ -12,6 +12,7 @@ import type { Database } from '../../src/platform/db/database.js';
 import { createIdGenerator } from '../../src/platform/ids.js';
 import type { JobEnvelope, JobQueue } from '../../src/platform/queue/job-queue.js';
 import { secureRandom } from '../../src/platform/random.js';
+import { asCaller, createAdmin } from '../fixtures/admin.js';
 import { createPgliteTestDatabase } from '../fixtures/database.js';
 import { createTestApp, registerAndLogin, type TestApp } from '../fixtures/test-app.js';
 
@@ -126,6 +127,24 @@ describe('audit sealing in the running service', () => {
       open();
       await t.registry.sealAuditChain();
       assert.equal(queue.jobs.length, 2);
+    } finally {
+      open();
+      await t.close();
+    }
+  });
+
+  it('lists the latest events to an admin while a slow queue holds up the relay: readers wait for sealing, never for the queue', { timeout: 15_000 }, async () => {
+    const queue = recordingQueue();
+    let open = () => undefined as void;
+    const t = await createTestApp({ jobQueue: queue, env: NO_TIMER });
+    try {
+      const admin = await createAdmin(t);
+      queue.gate = new Promise<void>((resolve) => { open = resolve; });
+      const id = await recordElsewhere(t);
+      const res = await asCaller(t, admin.accessToken, 'GET', '/v1/admin/audit-events?type=user.locked');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.deepEqual((JSON.parse(res.body) as { items: { id: string }[] }).items.map((e) => e.id), [id]);
+      assert.equal(queue.jobs.some((j) => j.id === id), false, 'the relay is still waiting on the queue');
     } finally {
       open();
       await t.close();

@@ -22,6 +22,11 @@ export interface AuditSealer {
    * event committed before the call is then sealed, and handed to the queue unless the relay failed.
    */
   flush(): Promise<SealOutcome>;
+  /**
+   * Like flush, but resolves once sealed, leaving the relay run to the background: for readers
+   * of the log (the admin query), which must not wait on the job queue.
+   */
+  seal(): Promise<SealOutcome>;
   /** Stops the timers and runs a last seal pass and relay run; later nudges are ignored. Never throws. */
   close(): Promise<void>;
 }
@@ -99,6 +104,12 @@ export function createAuditSealer(deps: AuditSealerDeps): AuditSealer {
     return outcome;
   };
 
+  const seal = async (): Promise<SealOutcome> => {
+    const outcome = await enqueue(() => deps.seal({ wait: true }));
+    void runRelay();
+    return outcome;
+  };
+
   return {
     start() {
       if (started || closed) return;
@@ -108,6 +119,7 @@ export function createAuditSealer(deps: AuditSealerDeps): AuditSealer {
     },
     nudge,
     flush,
+    seal,
     async close() {
       closed = true;
       clearInterval(timer);
