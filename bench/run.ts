@@ -2,7 +2,8 @@
 // (and, in the core suite, an Express tutorial stack). Servers run pinned to core 0, this runner (the
 // load generator) to core 1. Suites: core (the default pipeline), policy (decisions in-process and over
 // HTTP), distributed (PostgreSQL + Redis limiter vs in-process, Redis commands per request, --cluster 2;
-// needs DATABASE_URL); all of them when none is named. Each writes bench/results/<date>-<suite>.md, latest-<suite>.md
+// needs DATABASE_URL), audit (the admin audit query over 1M events on PostgreSQL; needs DATABASE_URL);
+// all of them when none is named. Each writes bench/results/<date>-<suite>.md, latest-<suite>.md
 // and latest-<suite>.json.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -19,11 +20,12 @@ import { evaluateTargets } from './lib/targets.js';
 import type { BenchResults, ScenarioResult, Settings, TargetCheck } from './lib/types.js';
 import { benchBareFastify, benchExpressPeer } from './scenarios/peers.js';
 import { benchPortcullis } from './scenarios/portcullis.js';
+import { auditQuerySections, auditQueryTargets, benchAuditQuery } from './scenarios/audit-query.js';
 import { benchDistributed, distributedSections, distributedTargets } from './scenarios/distributed.js';
 import { benchPolicy, policySections, policyTargets } from './scenarios/policy.js';
 import { measureVerifyRates } from './scenarios/verify.js';
 
-const SUITES = ['core', 'policy', 'distributed'] as const;
+const SUITES = ['core', 'policy', 'distributed', 'audit'] as const;
 type Suite = (typeof SUITES)[number];
 const named = process.argv.slice(2);
 const unknown = named.filter((n) => !(SUITES as readonly string[]).includes(n));
@@ -76,6 +78,7 @@ try {
   if (suites.has('core')) await coreSuite();
   if (suites.has('policy')) await policySuite();
   if (suites.has('distributed')) await distributedSuite();
+  if (suites.has('audit')) await auditSuite();
 } finally {
   await stopAll();
   rmSync(tmp, { recursive: true, force: true });
@@ -139,6 +142,23 @@ async function distributedSuite(): Promise<void> {
     scenarios: [...(bare ? [bare] : []), ...(outcome?.scenarios ?? [])],
     sections: distributedSections(outcome ?? { scenarios: [], roundTrips: [] }), targets, errors: suiteErrors,
     elapsedSeconds: (performance.now() - started) / 1000, data: { settings: SETTINGS, roundTrips: outcome?.roundTrips, skipped: outcome?.skipped },
+  }, join(REPO_ROOT, 'bench', 'results')));
+  errors.push(...suiteErrors);
+  report(targets);
+}
+
+/** The admin audit query over 1M events on PostgreSQL. */
+async function auditSuite(): Promise<void> {
+  const started = performance.now();
+  const machine = machineInfo(new Date());
+  const loadStart = loadavg();
+  const suiteErrors: string[] = [];
+  const outcome = await attempt('audit query', suiteErrors, () => benchAuditQuery(SETTINGS, tmp, process.env.DATABASE_URL));
+  const targets = auditQueryTargets(outcome ?? { timings: [] });
+  written.push(writeSuiteReport({
+    suite: 'audit', title: 'Portcullis audit query benchmark', machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
+    scenarios: [], sections: auditQuerySections(outcome ?? { timings: [] }), targets, errors: suiteErrors,
+    elapsedSeconds: (performance.now() - started) / 1000, data: outcome,
   }, join(REPO_ROOT, 'bench', 'results')));
   errors.push(...suiteErrors);
   report(targets);
