@@ -1,7 +1,7 @@
 import pino, { type Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { createAdminServices } from './admin/index.js';
-import { createKyselyAuditQuery, createQueryAuditEvents } from './audit/index.js';
+import { createAuditGroupCommit, createKyselyAuditQuery, createQueryAuditEvents } from './audit/index.js';
 import {
   createAuditSealer, createKyselyAuditRelayStore, createKyselyAuditStore, createRecordAuditEvent, createRelayAuditEvents, createSealAuditChain,
   verifyAuditChain, type AuditLog, type AuditStore, type ChainVerification, type SealOutcome,
@@ -175,6 +175,9 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     auditSealer.nudge();
     return result;
   };
+  // Denials and blocks record no change of their own: concurrent ones share a transaction, so a
+  // flood of refused requests costs one commit per batch, not one per request.
+  const standaloneAudit = createAuditGroupCommit({ transact, maxBatch: 200 });
   const users = createKyselyUserStore(db);
   const sessions = createKyselySessionStore(db);
 
@@ -213,10 +216,10 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   const refuseForRateLimit = async (refusal: LimitRefusal, key: string, ctx: RequestContext, actor?: string): Promise<Error> => {
     metrics.rateLimitBlocks.inc({ limiter: refusal.limiter });
     if (shouldAuditBlock(refusal.limiter, key, refusal.retryAfterSeconds)) {
-      await transact(({ audit }) => audit.record({
+      await standaloneAudit.record({
         type: 'ratelimit.blocked', outcome: 'blocked', actor: actor ?? null, ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId,
         data: { limiter: refusal.limiter, retryAfterSeconds: refusal.retryAfterSeconds },
-      }));
+      });
     }
     return rateLimitedProblem(refusal);
   };
@@ -249,10 +252,10 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   });
   const checkAuthorization = createCheckAuthorization({
     policies, clock, random, allowSampleRate: config.policy.auditAllowSampleRate,
-    audit: ({ type, caller, question, decisions }) => transact(({ audit }) => audit.record({
+    audit: ({ type, caller, question, decisions }) => standaloneAudit.record({
       type, outcome: type === 'policy.denied' ? 'failure' : 'success', actor: caller.sub, subject: `${question.resource.kind}/${question.resource.id}`,
       data: { principal: { id: question.principal.id, roles: question.principal.roles }, resource: { kind: question.resource.kind, id: question.resource.id }, decisions },
-    })),
+    }),
   });
 
   const admin = createAdminServices({
@@ -261,11 +264,11 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     // Like `audit verify`: seal what is committed first, so the answer covers every event so far.
     verifyAuditChain: async () => { await auditSealer.flush(); return verifyAuditChain(auditStore); },
     sealAuditEvents: () => auditSealer.seal(),
-    recordDenial: ({ caller, resource, action, decision, ctx }) => transact(({ audit }) => audit.record({
+    recordDenial: ({ caller, resource, action, decision, ctx }) => standaloneAudit.record({
       type: 'policy.denied', outcome: 'failure', actor: caller.sub, subject: `${resource.kind}/${resource.id}`,
       ip: ctx.ip, userAgent: ctx.userAgent, requestId: ctx.requestId,
       data: { resource: { kind: resource.kind, id: resource.id }, action, decision: { policy: decision.policy, rule: decision.rule } },
-    })),
+    }),
   });
 
   const timers: NodeJS.Timeout[] = [];
