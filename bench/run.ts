@@ -109,59 +109,51 @@ async function coreSuite(): Promise<void> {
   report(results.targets);
 }
 
-/** Policy decisions in-process and through the decision API, beside bare Fastify. */
-async function policySuite(): Promise<void> {
+/** What a side suite hands back for its report, from its outcome (undefined when it failed outright). */
+interface SuiteParts { scenarios: ScenarioResult[]; sections: string[]; targets: TargetCheck[]; data: unknown }
+
+/** Runs one side suite (optionally beside bare Fastify, for the ratio column) and writes its report. */
+async function sideSuite<O>(
+  suite: string, title: string, withBare: boolean,
+  run: (suiteErrors: string[]) => Promise<O>, parts: (outcome: O | undefined) => SuiteParts,
+): Promise<void> {
   const started = performance.now();
   const machine = machineInfo(new Date());
   const loadStart = loadavg();
   const suiteErrors: string[] = [];
-  const bare = await attempt('bare fastify', suiteErrors, () => benchBareFastify(SETTINGS));
-  const outcome = await attempt('policy', suiteErrors, () => benchPolicy(SETTINGS, tmp, suiteErrors));
-  const targets = policyTargets(outcome ?? { scenarios: [] });
+  const bare = withBare ? await attempt('bare fastify', suiteErrors, () => benchBareFastify(SETTINGS)) : undefined;
+  const outcome = await attempt(suite, suiteErrors, () => run(suiteErrors));
+  const { scenarios, sections, targets, data } = parts(outcome);
   written.push(writeSuiteReport({
-    suite: 'policy', title: 'Portcullis policy decision benchmark', machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
-    scenarios: [...(bare ? [bare] : []), ...(outcome?.scenarios ?? [])],
-    sections: policySections(outcome ?? { scenarios: [] }, SETTINGS), targets, errors: suiteErrors,
-    elapsedSeconds: (performance.now() - started) / 1000, data: { settings: SETTINGS, inProcess: outcome?.inProcess },
+    suite, title, machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
+    scenarios: [...(bare ? [bare] : []), ...scenarios], sections, targets, errors: suiteErrors,
+    elapsedSeconds: (performance.now() - started) / 1000, data,
   }, join(REPO_ROOT, 'bench', 'results')));
   errors.push(...suiteErrors);
   report(targets);
+}
+
+/** Policy decisions in-process and through the decision API, beside bare Fastify. */
+function policySuite(): Promise<void> {
+  return sideSuite('policy', 'Portcullis policy decision benchmark', true, (e) => benchPolicy(SETTINGS, tmp, e), (outcome = { scenarios: [] }) => ({
+    scenarios: outcome.scenarios, sections: policySections(outcome, SETTINGS), targets: policyTargets(outcome),
+    data: { settings: SETTINGS, inProcess: outcome.inProcess },
+  }));
 }
 
 /** PostgreSQL + Redis: limiter ratio, Redis round trips, cluster 2 vs 1. */
-async function distributedSuite(): Promise<void> {
-  const started = performance.now();
-  const machine = machineInfo(new Date());
-  const loadStart = loadavg();
-  const suiteErrors: string[] = [];
-  const bare = await attempt('bare fastify', suiteErrors, () => benchBareFastify(SETTINGS));
-  const outcome = await attempt('distributed', suiteErrors, () => benchDistributed(SETTINGS, process.env.DATABASE_URL, suiteErrors));
-  const targets = distributedTargets(outcome ?? { scenarios: [], roundTrips: [] });
-  written.push(writeSuiteReport({
-    suite: 'distributed', title: 'Portcullis distributed-mode benchmark', machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
-    scenarios: [...(bare ? [bare] : []), ...(outcome?.scenarios ?? [])],
-    sections: distributedSections(outcome ?? { scenarios: [], roundTrips: [] }), targets, errors: suiteErrors,
-    elapsedSeconds: (performance.now() - started) / 1000, data: { settings: SETTINGS, roundTrips: outcome?.roundTrips, skipped: outcome?.skipped },
-  }, join(REPO_ROOT, 'bench', 'results')));
-  errors.push(...suiteErrors);
-  report(targets);
+function distributedSuite(): Promise<void> {
+  return sideSuite('distributed', 'Portcullis distributed-mode benchmark', true, (e) => benchDistributed(SETTINGS, process.env.DATABASE_URL, e), (outcome = { scenarios: [], roundTrips: [] }) => ({
+    scenarios: outcome.scenarios, sections: distributedSections(outcome), targets: distributedTargets(outcome),
+    data: { settings: SETTINGS, roundTrips: outcome.roundTrips, skipped: outcome.skipped },
+  }));
 }
 
 /** The admin audit query over 1M events on PostgreSQL. */
-async function auditSuite(): Promise<void> {
-  const started = performance.now();
-  const machine = machineInfo(new Date());
-  const loadStart = loadavg();
-  const suiteErrors: string[] = [];
-  const outcome = await attempt('audit query', suiteErrors, () => benchAuditQuery(SETTINGS, tmp, process.env.DATABASE_URL));
-  const targets = auditQueryTargets(outcome ?? { timings: [] });
-  written.push(writeSuiteReport({
-    suite: 'audit', title: 'Portcullis audit query benchmark', machine, loadAverageStart: loadStart, loadAverageEnd: loadavg(),
-    scenarios: [], sections: auditQuerySections(outcome ?? { timings: [] }), targets, errors: suiteErrors,
-    elapsedSeconds: (performance.now() - started) / 1000, data: outcome,
-  }, join(REPO_ROOT, 'bench', 'results')));
-  errors.push(...suiteErrors);
-  report(targets);
+function auditSuite(): Promise<void> {
+  return sideSuite('audit', 'Portcullis audit query benchmark', false, () => benchAuditQuery(SETTINGS, tmp, process.env.DATABASE_URL), (outcome = { timings: [] }) => ({
+    scenarios: [], sections: auditQuerySections(outcome), targets: auditQueryTargets(outcome), data: outcome,
+  }));
 }
 
 function report(targets: readonly TargetCheck[]): void {
