@@ -56,12 +56,15 @@ async function countRoundTrips(redis: Redis, path: string, url: string, headers:
 async function startPrivateRedis(): Promise<{ url: string; process: Managed; client: Redis }> {
   const port = await freePort();
   const managed = startProcess('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], process.env);
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
   for (let i = 0; i < 50; i++) {
+    // A fresh client per attempt: one whose first connect failed keeps reconnecting on its own.
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    client.on('error', () => undefined);
     try {
       await client.connect();
       return { url: `redis://127.0.0.1:${port}`, process: managed, client };
     } catch {
+      client.disconnect();
       managed.assertRunning();
       await sleep(100);
     }
@@ -77,7 +80,7 @@ async function pipelineScenarios(
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env = cleanEnv({
-    ...server.env, PORTCULLIS_PORT: String(port), PORTCULLIS_LOG_LEVEL: 'warn', PORTCULLIS_MASTER_KEY: randomBytes(32).toString('base64'),
+    ...server.env, PORTCULLIS_PORT: String(port), PORTCULLIS_LOG_LEVEL: 'warn',
     PORTCULLIS_RATE_LIMIT__AUTHENTICATED__POINTS: '1000000000',
   });
   return withServer({ name: `portcullis-${id}`, core: server.core, script: 'src/main.ts', args: server.args, env, readyUrl: `${base}/healthz` }, async (managed) => {
@@ -109,7 +112,8 @@ export async function benchDistributed(settings: Settings, databaseUrl: string |
   const redis = await startPrivateRedis();
   try {
     const schedule = scheduleOf(settings);
-    const pgOnly = { DATABASE_URL: url.toString(), PORTCULLIS_DATA_DIR: `/tmp/${schema}` };
+    // One master key for the schema: the signing keys the first server seals must open in the next ones.
+    const pgOnly = { DATABASE_URL: url.toString(), PORTCULLIS_DATA_DIR: `/tmp/${schema}`, PORTCULLIS_MASTER_KEY: randomBytes(32).toString('base64') };
     const withRedis = { ...pgOnly, REDIS_URL: redis.url, PORTCULLIS_REDIS__KEY_PREFIX: `${schema}:` };
     const add = (r: ScenarioResult[] | undefined): void => { if (r) outcome.scenarios.push(...r); };
     add(await attempt('distributed in-process limiter', errors, () => pipelineScenarios(
