@@ -7,6 +7,7 @@ import type { Config } from './platform/config/schema.js';
 import { migrateToLatest, openDatabase } from './platform/db/database.js';
 import type { DB } from './platform/db/schema.js';
 import { createTransact } from './platform/db/transact.js';
+import { exitGracefullyOnSignals } from './platform/graceful-shutdown.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
 import type { BullmqConnectionOptions } from './platform/queue/bullmq-connections.js';
 import { createBullmqJobConsumer } from './platform/queue/bullmq-job-consumer.js';
@@ -155,24 +156,12 @@ export async function runWorker(config: Readonly<Config>, proc: WorkerProcess, l
   const stopMaintenance = startJobMaintenance(deps);
   logger.info({ queue: config.queue.name, concurrency: config.queue.concurrency }, 'worker started');
 
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'worker shutting down: finishing running jobs');
-    const force = setTimeout(() => {
-      logger.error('shutdown grace period exceeded; exiting');
-      proc.exit(1);
-    }, config.http.shutdownGraceMs);
-    force.unref();
+  const options = { graceMs: config.http.shutdownGraceMs, draining: 'worker shutting down: finishing running jobs', done: 'worker stopped' };
+  exitGracefullyOnSignals(proc, logger, options, async () => {
     stopMaintenance();
     // The consumer first: running jobs still need the database.
-    consumer.close()
-      .then(() => database.close())
-      .then(() => { logger.info('worker stopped'); proc.exit(0); })
-      .catch((error: unknown) => { logger.error({ err: error }, 'worker shutdown failed'); proc.exit(1); });
-  };
-  proc.onSignal('SIGTERM', () => shutdown('SIGTERM'));
-  proc.onSignal('SIGINT', () => shutdown('SIGINT'));
+    await consumer.close();
+    await database.close();
+  });
   return undefined;
 }

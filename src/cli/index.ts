@@ -9,6 +9,7 @@ import { formatPolicyTestReport, loadPolicies, loadPolicyTestSuites, PolicyLoadE
 import { resolveMasterKey } from '../platform/config/master-key.js';
 import type { Config } from '../platform/config/schema.js';
 import { migrateToLatest, openDatabase } from '../platform/db/database.js';
+import { exitGracefullyOnSignals } from '../platform/graceful-shutdown.js';
 import { loggerOptions } from '../platform/observability/logger.js';
 import { createRegistry, type Registry } from '../registry.js';
 import { runWorker } from '../worker.js';
@@ -65,24 +66,12 @@ async function serve(config: Readonly<Config>, proc: CliProcess, log: pino.Logge
   const app = await buildApp(registry);
   beforeListen?.(app);
   await app.listen({ host: config.host, port: config.port });
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down: draining in-flight requests');
-    const force = setTimeout(() => {
-      log.error('shutdown grace period exceeded; exiting');
-      proc.exit(1);
-    }, config.http.shutdownGraceMs);
-    force.unref();
+  const options = { graceMs: config.http.shutdownGraceMs, draining: 'shutting down: draining in-flight requests', done: 'shutdown complete' };
+  exitGracefullyOnSignals(proc, log, options, async () => {
     // app.close waits for in-flight requests; the database closes only after them, so no write is lost.
-    app.close()
-      .then(() => registry.close())
-      .then(() => { log.info('shutdown complete'); proc.exit(0); })
-      .catch((error: unknown) => { log.error({ err: error }, 'shutdown failed'); proc.exit(1); });
-  };
-  proc.onSignal('SIGTERM', () => shutdown('SIGTERM'));
-  proc.onSignal('SIGINT', () => shutdown('SIGINT'));
+    await app.close();
+    await registry.close();
+  });
 }
 
 /** Runs a one-shot command over a full registry and always closes it (PGlite must flush). */

@@ -1,17 +1,9 @@
-/** An audit event as the query API reads it: the chain fields (prev_hash, hash) are left out. */
-export interface QueriedAuditEvent {
+import type { AuditEventRecord } from './audit-store.js';
+
+/** An audit event as the query API reads it: its content and chain position, without the hashes. */
+export interface QueriedAuditEvent extends AuditEventRecord {
   /** Chain position given by the sealer; a decimal string (bigint). */
   position: string;
-  id: string;
-  time: Date;
-  type: string;
-  actor: string | null;
-  subject: string | null;
-  ip: string | null;
-  userAgent: string | null;
-  outcome: string;
-  requestId: string | null;
-  data: Record<string, unknown>;
 }
 
 /** Filters of the audit query; every one given must match. */
