@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PGliteDialect, PostgresDialect, sql } from 'kysely';
+import { Kysely, PGliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
 import type { DB } from './schema.js';
+import { SearchPathPostgresDialect } from './search-path-introspector.js';
 
 /** An open database: Kysely over PGlite or PostgreSQL, the same SQL either way. */
 export interface Database {
@@ -62,7 +63,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // the process. A permanent listener keeps it an error of the current query instead; pg-pool then
     // discards the client on release (it is no longer queryable), so no broken client is reused.
     pool.on('connect', (client) => { client.on('error', onConnectionError); });
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: new SearchPathPostgresDialect({ pool }) });
     return {
       db,
       kind: 'postgres',
