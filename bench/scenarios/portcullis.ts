@@ -11,6 +11,7 @@ import { promValue } from '../lib/prom.js';
 import { sleep } from '../lib/stats.js';
 import type { Idle, LoginBurst, ScenarioResult, Settings, VerifyRates } from '../lib/types.js';
 import { scheduleOf, watchOf } from './peers.js';
+import { EVENT_LOOP_RESOLUTION_MS } from '../../src/platform/observability/metrics.js';
 
 /** What the Portcullis part of the bench produced. */
 export interface PortcullisOutcome {
@@ -24,8 +25,6 @@ export interface PortcullisOutcome {
 const PASSWORD = 'violet kettle drums at midnight';
 const MINT_EMAIL = 'bench-minted@example.com';
 const HTTP_EMAIL = 'bench-http@example.com';
-/** The resolution Portcullis gives prom-client's event-loop monitor (src/platform/observability/metrics.ts). */
-const EVENT_LOOP_RESOLUTION_MS = 10;
 const ACCESS_TOKEN_TTL_MS = 600_000;
 
 interface TokenPair { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number }
