@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { createAdminServices } from './admin/index.js';
 import { createAuditGroupCommit, createKyselyAuditQuery, createQueryAuditEvents } from './audit/index.js';
 import {
-  createAuditSealer, createKyselyAuditRelayStore, createKyselyAuditStore, createRecordAuditEvent, createRelayAuditEvents, createSealAuditChain,
+  createAuditSealer, createKyselyAuditRelayStore, registerAuditBacklogGauges, createKyselyAuditStore, createRecordAuditEvent, createRelayAuditEvents, createSealAuditChain,
   verifyAuditChain, type AuditLog, type AuditStore, type ChainVerification, type SealOutcome,
 } from './audit/index.js';
 import {
@@ -20,7 +20,7 @@ import { createIdGenerator, type IdGenerator } from './platform/ids.js';
 import { createMemoryExpiringSet } from './platform/kv/memory-expiring-set.js';
 import type { ExpiringSet } from './platform/kv/expiring-set.js';
 import type { RateLimiterFactory } from './platform/kv/rate-limiter.js';
-import { createRedisConnection, duplicateForSubscriber, waitForRedisReady } from './platform/kv/redis-connection.js';
+import { createRedisConnection, duplicateForSubscriber, type RedisClient, waitForRedisReady } from './platform/kv/redis-connection.js';
 import { guardRateLimiterFactory } from './platform/kv/guarded-rate-limiter.js';
 import { createRedisExpiringSet } from './platform/kv/redis-expiring-set.js';
 import { createRedisRateLimiterFactory } from './platform/kv/redis-rate-limiter.js';
@@ -57,7 +57,8 @@ async function connectRedis(
     connectTimeoutMs: config.redis.connectTimeoutMs, connectionName: 'portcullis', onError,
   });
   const subscriber = duplicateForSubscriber(client, onError);
-  for (const [connection, redisConnection] of [['command', client], ['subscriber', subscriber]] as const) {
+  const connections: ReadonlyArray<readonly [string, RedisClient]> = [['command', client], ['subscriber', subscriber]];
+  for (const [connection, redisConnection] of connections) {
     const up = metrics.redisUp.labels({ connection });
     up.set(redisConnection.status === 'ready' ? 1 : 0);
     redisConnection.on('ready', () => up.set(1));
@@ -157,13 +158,18 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   };
   // Audit events are written unsealed; the sealer chains them after commit (one sealer at a time across instances).
   const auditStore = createKyselyAuditStore(db);
+  const auditRelayStore = createKyselyAuditRelayStore(db);
+  registerAuditBacklogGauges(metrics.registry, {
+    audit: auditStore, relay: auditRelayStore,
+    onError: (error) => logger.warn({ err: error }, 'audit backlog gauges could not be read; they show NaN for this scrape'),
+  });
   const auditSealer = createAuditSealer({
     seal: createSealAuditChain({
       audit: auditStore, batchSize: config.audit.sealBatchSize,
       transact: createTransact(db, (tx): { audit: AuditStore } => ({ audit: createKyselyAuditStore(tx) })),
     }),
     relay: createRelayAuditEvents({
-      relay: createKyselyAuditRelayStore(db), audit: auditStore, queue: jobQueue, owner: ids.next(),
+      relay: auditRelayStore, audit: auditStore, queue: jobQueue, owner: ids.next(),
       batchSize: config.audit.relayBatchSize, leaseMs: config.audit.relayLeaseMs,
     }),
     intervalMs: config.audit.sealIntervalMs,
@@ -202,11 +208,9 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     onError: (error) => logger.warn({ err: error }, 'revocation not yet shared through Redis; the database has it and it is re-published on reconnect'),
   });
   const signAccessToken = createSignAccessToken({ keyRing, clock, ids, options: tokenOptions });
-  const cacheHits = metrics.verifiedCache.labels({ result: 'hit' });
-  const cacheMisses = metrics.verifiedCache.labels({ result: 'miss' });
   const verifyAccessToken = createAccessTokenVerifier({
     keyRing, clock, options: tokenOptions, cacheSize: config.tokens.verifiedCacheSize,
-    onCacheLookup: (hit) => (hit ? cacheHits : cacheMisses).inc(),
+    onCacheLookup: metrics.countVerifiedCacheLookup,
   });
 
   const limiters = overrides.rateLimiters ?? redis?.limiters ?? memoryRateLimiterFactory;
@@ -292,6 +296,9 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
     /** Loads keys and recent revocations, then keeps the key ring fresh. */
     async start(): Promise<void> {
       await keyRing.refresh();
+      // Opens (and imports) the signing key now: a master key that cannot open it stops start-up
+      // with a clear message (SigningKeyUnreadableError) instead of a 500 at the first login.
+      await keyRing.signingKey();
       // Revocations are in memory: rebuild the ones whose tokens could still be live after a restart
       // (the Redis set has already done so with the database's list while loading).
       const horizon = new Date(clock.nowMs() - (tokenOptions.accessTtlSeconds + tokenOptions.clockSkewSeconds) * 1000);
@@ -310,14 +317,21 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
 
     /** Stops timers and closes the database; in-flight requests must have finished. */
     async close(): Promise<void> {
-      // A last seal (and relay) pass before anything it needs closes; it never throws.
+      // A last seal (and relay) pass before anything it needs closes; it never throws. A handler
+      // that keeps failing would hold that relay for its whole retry schedule (5 attempts from 1 s
+      // backoff outlast the 10 s grace): at half the grace the queue closes, which releases the
+      // jobs waiting for a retry; the relay keeps its position, so they are delivered again after
+      // the restart (at least once) instead of the process being killed mid-close.
+      const releaseQueue = setTimeout(() => { void jobQueues?.close(); }, config.http.shutdownGraceMs / 2);
       await auditSealer.close();
+      clearTimeout(releaseQueue);
       // After the last relay pass; waits for running handlers, which still need the database.
       await jobQueues?.close();
       for (const timer of timers) clearInterval(timer);
       policies.close();
       await revocationSet.close();
       await redis?.close();
+      if (!overrides.hasher) await hasher.close();
       if (!overrides.database) await database.close();
     },
   };

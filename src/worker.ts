@@ -8,8 +8,9 @@ import { migrateToLatest, openDatabase } from './platform/db/database.js';
 import type { DB } from './platform/db/schema.js';
 import { createTransact } from './platform/db/transact.js';
 import { exitGracefullyOnSignals } from './platform/graceful-shutdown.js';
+import { startOpsServer, type OpsServer } from './platform/observability/ops-server.js';
 import { createMetrics, type Metrics } from './platform/observability/metrics.js';
-import type { BullmqConnectionOptions } from './platform/queue/bullmq-connections.js';
+import { type BullmqConnectionOptions, bullmqPrefix } from './platform/queue/bullmq-connections.js';
 import { createBullmqJobConsumer } from './platform/queue/bullmq-job-consumer.js';
 import { createBullmqJobQueue } from './platform/queue/bullmq-job-queue.js';
 import { createJobDispatcher } from './platform/queue/dispatch-jobs.js';
@@ -58,13 +59,13 @@ export function startJobMaintenance(deps: JobHandlerDeps): () => void {
   return () => clearInterval(timer);
 }
 
-/** BullMQ settings from config: the deployment's Redis key prefix scopes BullMQ's keys too. */
+/** BullMQ settings from config: the deployment's Redis key prefix scopes BullMQ's keys too (as a hash tag on a Cluster). */
 export function bullmqSettings(config: Readonly<Config>, logger: Logger) {
   const connection: BullmqConnectionOptions = {
     redisUrl: config.redisUrl!, commandTimeoutMs: config.redis.commandTimeoutMs, connectTimeoutMs: config.redis.connectTimeoutMs,
     readyTimeoutMs: config.redis.startupTimeoutMs, onError: (error) => logger.warn({ err: error }, 'job queue redis error'),
   };
-  return { ...connection, prefix: `${config.redis.keyPrefix.replace(/:$/, '')}:bull`, queueName: config.queue.name };
+  return { ...connection, prefix: bullmqPrefix(config.redis.keyPrefix, config.redisUrl!), queueName: config.queue.name };
 }
 
 /** The job queues of a `serve` process: what the registry relays into, and (when it runs handlers) the consumer. */
@@ -95,7 +96,7 @@ export async function openServeJobQueues(deps: JobHandlerDeps & { observer: JobO
     jobQueue = await createBullmqJobQueue({ ...settings, ...config.queue });
     if (config.queue.consumeInServe) {
       try {
-        consumer = await createBullmqJobConsumer({ ...settings, concurrency: config.queue.concurrency, clock: deps.clock, observer: deps.observer });
+        consumer = await createBullmqJobConsumer({ ...settings, concurrency: config.queue.concurrency, keepDeadLetters: config.queue.keepDeadLetters, clock: deps.clock, observer: deps.observer });
       } catch (error) {
         await jobQueue.close();
         throw error;
@@ -103,16 +104,21 @@ export async function openServeJobQueues(deps: JobHandlerDeps & { observer: JobO
     }
   }
   let stopMaintenance: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
   return {
     jobQueue,
     async start() {
       await consumer?.start(createJobHandler(deps));
       if (consumer || !config.redisUrl) stopMaintenance = startJobMaintenance(deps);
     },
-    async close() {
-      stopMaintenance?.();
-      await consumer?.close();
-      await jobQueue.close();
+    // Once: the registry may close the queue early (a relay stuck on retries) and again at the end.
+    close() {
+      closing ??= (async () => {
+        stopMaintenance?.();
+        await consumer?.close();
+        await jobQueue.close();
+      })();
+      return closing;
     },
   };
 }
@@ -145,16 +151,24 @@ export async function runWorker(config: Readonly<Config>, proc: WorkerProcess, l
     // Under PostgreSQL's migration lock, so a worker starting before (or with) `serve` is safe.
     await migrateToLatest(database.db);
     consumer = await createBullmqJobConsumer({
-      ...bullmqSettings(config, logger), concurrency: config.queue.concurrency, clock, observer: createLoggingJobObserver(metrics, logger),
+      ...bullmqSettings(config, logger), concurrency: config.queue.concurrency, keepDeadLetters: config.queue.keepDeadLetters, clock, observer: createLoggingJobObserver(metrics, logger),
     });
   } catch (error) {
+    await database.close();
+    throw error;
+  }
+  let ops: OpsServer;
+  try {
+    ops = await startOpsServer({ host: config.worker.metricsHost, port: config.worker.metricsPort, registry: metrics.registry });
+  } catch (error) {
+    await consumer.close();
     await database.close();
     throw error;
   }
   const deps = { db: database.db, clock, config, logger };
   await consumer.start(createJobHandler(deps));
   const stopMaintenance = startJobMaintenance(deps);
-  logger.info({ queue: config.queue.name, concurrency: config.queue.concurrency }, 'worker started');
+  logger.info({ queue: config.queue.name, concurrency: config.queue.concurrency, metrics: `${ops.url}/metrics` }, 'worker started');
 
   const options = { graceMs: config.http.shutdownGraceMs, draining: 'worker shutting down: finishing running jobs', done: 'worker stopped' };
   exitGracefullyOnSignals(proc, logger, options, async () => {
@@ -162,6 +176,7 @@ export async function runWorker(config: Readonly<Config>, proc: WorkerProcess, l
     // The consumer first: running jobs still need the database.
     await consumer.close();
     await database.close();
+    await ops.close();
   });
   return undefined;
 }

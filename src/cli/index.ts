@@ -12,6 +12,7 @@ import { migrateToLatest, openDatabase } from '../platform/db/database.js';
 import { exitGracefullyOnSignals } from '../platform/graceful-shutdown.js';
 import { loggerOptions } from '../platform/observability/logger.js';
 import { createRegistry, type Registry } from '../registry.js';
+import { SigningKeyUnreadableError } from '../tokens/index.js';
 import { runWorker } from '../worker.js';
 import { adminCreate, argvPasswordRefusal, type CliStdin } from './admin-create.js';
 import { serveCluster } from './cluster.js';
@@ -62,7 +63,12 @@ function masterKey(config: Readonly<Config>, log: pino.Logger): Buffer {
 
 async function serve(config: Readonly<Config>, proc: CliProcess, log: pino.Logger, beforeListen?: (app: FastifyInstance) => void): Promise<void> {
   const registry = await createRegistry(config, { masterKey: masterKey(config, log), logger: log });
-  await registry.start();
+  try {
+    await registry.start();
+  } catch (error) {
+    await registry.close().catch(() => undefined);
+    throw error;
+  }
   const app = await buildApp(registry);
   beforeListen?.(app);
   await app.listen({ host: config.host, port: config.port });
@@ -160,7 +166,13 @@ export async function runCli(proc: CliProcess): Promise<number | undefined> {
           serve: (workerLog, beforeListen) => serve(config, proc, workerLog, beforeListen),
         });
       }
-      await serve(config, proc, log);
+      try {
+        await serve(config, proc, log);
+      } catch (error) {
+        if (!(error instanceof SigningKeyUnreadableError)) throw error;
+        proc.stderr(`portcullis: ${error.message}`);
+        return 78; // EX_CONFIG
+      }
       return undefined;
     case 'worker':
       return runWorker(config, proc, log);

@@ -4,7 +4,9 @@
  * `failureCounts` sees them as soon as a seal-and-relay pass has returned.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { createTestApp, registerAndLogin, type TestApp } from '../../test/fixtures/test-app.js';
 
 describe('failure statistics in embedded mode', () => {
@@ -29,5 +31,40 @@ describe('failure statistics in embedded mode', () => {
     const text = await t.registry.metrics.registry.metrics();
     assert.match(text, /portcullis_jobs_processed_total\{name="auth\.login\.failed",outcome="succeeded"\} 3/);
     assert.match(text, /portcullis_job_queue_lag_seconds_count \d+/);
+  });
+});
+
+describe('shutdown while a handler keeps failing (embedded)', () => {
+  it('closes within the grace period, and the held event is counted after the restart', async () => {
+    // Retries 10 minutes apart: without the release the last relay would wait for them.
+    const env = { PORTCULLIS_QUEUE__BACKOFF_MS: '600000', PORTCULLIS_HTTP__SHUTDOWN_GRACE_MS: '4000' };
+    const masterKey = randomBytes(32);
+    const first = await createTestApp({ env, masterKey });
+    const database = first.database;
+    try {
+      const ip = '192.0.2.61';
+      const { email } = await registerAndLogin(first.app, undefined, undefined, ip);
+      // Fault: the handler's table disappears, so every delivery fails and waits for a retry.
+      await sql`alter table failure_stats rename to failure_stats_away`.execute(database.db);
+      const failed = await first.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'not the password at all' }, remoteAddress: ip });
+      assert.equal(failed.statusCode, 401);
+      const started = performance.now();
+      await first.app.close();
+      await first.registry.close();
+      const closeMs = performance.now() - started;
+      assert.ok(closeMs < 4_000, `close took ${closeMs.toFixed(0)} ms, past the 4 s grace`);
+
+      await sql`alter table failure_stats_away rename to failure_stats`.execute(database.db);
+      const second = await createTestApp({ env, database, masterKey });
+      try {
+        await second.registry.sealAuditChain();
+        const counts = await second.registry.failureCounts({ dimension: 'ip', key: ip, sinceMs: second.clock.nowMs() - 60_000 });
+        assert.equal(counts.byKind.login_failed, 1);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await database.close();
+    }
   });
 });

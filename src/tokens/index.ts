@@ -5,7 +5,7 @@ export { tokenRoutes } from './api/token.routes.js';
 export { wellKnownRoutes } from './api/well-known.routes.js';
 export { tokenProblems } from './problems.js';
 export { createEndSession } from './service/end-session.js';
-export { createKeyRing, type KeyRing, type SigningAlgorithm } from './service/key-ring.js';
+export { createKeyRing, type KeyRing, type SigningAlgorithm, SigningKeyUnreadableError } from './service/key-ring.js';
 export { createRevocationReconciler, createSessionRevocations, type RevocationFallback, type SessionRevocations } from './service/revocation.js';
 export { createRotateRefreshToken } from './service/rotate-refresh-token.js';
 export { createSignAccessToken } from './service/sign-access-token.js';

@@ -19,7 +19,7 @@ import { createBullmqJobConsumer } from '../../src/platform/queue/bullmq-job-con
 import { bullmqSettings, createJobHandler } from '../../src/worker.js';
 import { postgresUrl } from '../fixtures/database.js';
 import { connectRedisForTest, deleteRedisKeys, redisUrl, servicesRequired } from '../fixtures/redis.js';
-import { childEnv, createSharedServices, runCli, type SharedServices } from '../fixtures/server-process.js';
+import { childEnv, createSharedServices, freePort, runCli, type SharedServices } from '../fixtures/server-process.js';
 import { createTestApp } from '../fixtures/test-app.js';
 
 const DEADLINE_MS = 20_000;
@@ -67,10 +67,15 @@ describe('portcullis worker on PostgreSQL and Redis', { skip }, () => {
   let exited: Promise<number | null>;
   let producer: BullmqJobQueue;
   let counts: (dimension: 'ip' | 'account', key: string) => Promise<FailureCounts>;
+  let metricsUrl: string;
 
   before(async () => {
     services = await createSharedServices(databaseUrl!, redisUrl!);
-    const env = { ...services.env, PORTCULLIS_QUEUE__ATTEMPTS: '2', PORTCULLIS_QUEUE__BACKOFF_MS: '20', PORTCULLIS_LOG_LEVEL: 'info' };
+    metricsUrl = `http://127.0.0.1:${await freePort()}`;
+    const env = {
+      ...services.env, PORTCULLIS_QUEUE__ATTEMPTS: '2', PORTCULLIS_QUEUE__BACKOFF_MS: '20', PORTCULLIS_LOG_LEVEL: 'info',
+      PORTCULLIS_WORKER__METRICS_PORT: new URL(metricsUrl).port,
+    };
     worker = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     worker.stdout!.on('data', (d: Buffer) => { output += d.toString(); });
     worker.stderr!.on('data', (d: Buffer) => { output += d.toString(); });
@@ -143,6 +148,19 @@ describe('portcullis worker on PostgreSQL and Redis', { skip }, () => {
     assert.ok(output.length > 0);
     assert.ok(!output.includes('victim@example.com'), 'an email from job data reached the log');
     assert.ok(!output.includes('yesterday-ish'), 'a malformed value reached the log');
+  });
+
+  it('serves its job metrics and a health check on its own listener, and nothing else', async () => {
+    // The jobs of the tests above were handled in this process: their outcomes are countable here.
+    const metrics = await fetch(`${metricsUrl}/metrics`);
+    assert.equal(metrics.status, 200);
+    const text = await metrics.text();
+    assert.match(text, /^portcullis_jobs_processed_total\{name="auth\.login\.failed",outcome="succeeded"\} [1-9]\d*$/m);
+    assert.match(text, /^portcullis_jobs_dead_lettered_total\{name="[^"]+"\} [1-9]\d*$/m);
+    assert.match(text, /^process_resident_memory_bytes \d+/m);
+    assert.equal((await fetch(`${metricsUrl}/healthz`)).status, 200);
+    assert.equal((await fetch(`${metricsUrl}/v1/auth/whoami`)).status, 404);
+    assert.equal((await fetch(`${metricsUrl}/metrics`, { method: 'POST', body: '{}' })).status, 405);
   });
 
   it('stops on SIGTERM with exit 0, leaving later jobs queued for the next worker', async () => {

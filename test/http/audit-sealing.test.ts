@@ -169,4 +169,31 @@ describe('audit sealing in the running service', () => {
       await t.close();
     }
   });
+
+  it('reports the sealer and relay backlogs in /metrics, read from the database at each scrape', async () => {
+    const queue = recordingQueue();
+    queue.down = true;
+    const t = await createTestApp({ jobQueue: queue, env: NO_TIMER });
+    const gauge = async (name: string): Promise<number> => {
+      const text = (await t.app.inject({ url: '/metrics' })).body;
+      const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      assert.ok(match, `${name} is exposed`);
+      return Number(match[1]);
+    };
+    try {
+      await t.registry.sealAuditChain();
+      const unrelayedBefore = await gauge('portcullis_audit_unrelayed_events');
+      await recordElsewhere(t);
+      await recordElsewhere(t);
+      assert.equal(await gauge('portcullis_audit_unsealed_events'), 2);
+      await t.registry.sealAuditChain();
+      assert.equal(await gauge('portcullis_audit_unsealed_events'), 0);
+      assert.equal(await gauge('portcullis_audit_unrelayed_events'), unrelayedBefore + 2, 'sealed but held back by the queue');
+      queue.down = false;
+      await t.registry.sealAuditChain();
+      assert.equal(await gauge('portcullis_audit_unrelayed_events'), 0);
+    } finally {
+      await t.close();
+    }
+  });
 });

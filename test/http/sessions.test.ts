@@ -39,7 +39,7 @@ describe('session lifetimes and revocation', () => {
     const s = await registerAndLogin(t.app);
     const logout = await t.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: { authorization: `Bearer ${s.accessToken}`, 'content-type': 'application/json' } });
     assert.equal(logout.statusCode, 204, 'an empty JSON body is accepted');
-    const restarted = await createTestApp({ database: t.database, startMs: t.clock.nowMs() });
+    const restarted = await createTestApp({ database: t.database, masterKey: t.masterKey, startMs: t.clock.nowMs() });
     try {
       const res = await restarted.app.inject({ url: '/v1/auth/whoami', headers: { authorization: `Bearer ${s.accessToken}` } });
       assert.equal(res.statusCode, 401);

@@ -100,4 +100,19 @@ describe('loadConfig', () => {
     );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
+
+  it('accepts the Sentinel and Cluster URL forms, and names a bad REDIS_URL without repeating its password', () => {
+    for (const url of ['redis+sentinel://:pw@s1:26379,s2:26379/mymaster/0?sentinelPassword=pw', 'rediss+cluster://:pw@n1:7000,n2:7001']) {
+      assert.equal(loadConfig({ argv: [], env: { REDIS_URL: url }, readFile: noFiles }).redisUrl, url);
+    }
+    for (const url of ['http://:hunter2@cache:6379', 'redis+sentinel://:hunter2@s1:26379', 'redis+cluster://:hunter2@n1:7000/1']) {
+      assert.throws(() => loadConfig({ argv: [], env: { REDIS_URL: url }, readFile: noFiles }), (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.problems.length, 1, error.message);
+        assert.match(error.problems[0]!, /^redisUrl \(REDIS_URL\): /);
+        assert.ok(!error.message.includes('hunter2'), error.message);
+        return true;
+      }, url);
+    }
+  });
 });

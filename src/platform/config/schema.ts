@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REDIS_URL_FORMS, redisUrlProblem } from '../kv/redis-url.js';
 
 const seconds = (def: number) => z.number().int().positive().default(def);
 
@@ -12,7 +13,17 @@ export const configSchema = z.strictObject({
   port: z.number().int().min(0).max(65535).default(8080),
   dataDir: z.string().min(1).default('./data'),
   databaseUrl: z.string().url().optional(),
-  redisUrl: z.string().url().optional(),
+  /**
+   * Redis; unset means in-process state. One node: `redis://[user:pass@]host:6379[/db]`. Sentinel:
+   * `redis+sentinel://[user:pass@]host:26379[,host:26379…]/masterName[/db][?sentinelPassword=…]`
+   * (user-info for the Redis nodes, `sentinelUsername`/`sentinelPassword` for the sentinels).
+   * Cluster: `redis+cluster://[user:pass@]host:6379[,host:6379…]` (seed nodes). `rediss…` for TLS.
+   */
+  redisUrl: z.string().regex(/^rediss?(\+sentinel|\+cluster)?:\/\//i, { message: `must be a ${REDIS_URL_FORMS} URL`, abort: true }).superRefine((url, ctx) => {
+    // The message never repeats the URL: it may hold a password.
+    const problem = redisUrlProblem(url);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }).optional(),
   /** 32 random bytes, base64; encrypts private keys and other secrets at rest. */
   masterKey: z.string().min(1).optional(),
   issuer: z.string().url().optional(),
@@ -110,8 +121,16 @@ export const configSchema = z.strictObject({
     keepCompleted: z.number().int().min(0).default(1_000),
     /** Finally failed jobs kept in Redis's failed set (their dead-letter copies are kept apart). */
     keepFailed: z.number().int().min(0).default(5_000),
+    /** Dead letters kept (`<name>-dlq` in Redis, in memory when embedded); the oldest beyond this are dropped. */
+    keepDeadLetters: z.number().int().min(1).default(10_000),
     /** In distributed mode, `serve` also runs the job handlers (normally only `portcullis worker` does). */
     consumeInServe: z.boolean().default(false),
+  }).prefault({}),
+  worker: z.strictObject({
+    /** Where `portcullis worker` serves GET /metrics and /healthz (job outcomes, queue lag, process metrics). */
+    metricsHost: z.string().min(1).default('127.0.0.1'),
+    /** Port of that listener; 0 picks a free one (logged at start). */
+    metricsPort: z.number().int().min(0).max(65535).default(9464),
   }).prefault({}),
   detection: z.strictObject({
     /** Length of a failure-statistics bucket: the resolution of every window a rule asks about. */

@@ -30,13 +30,22 @@ const PG_MESSAGES = [
   'Cannot use a pool after calling end on the pool',
 ];
 
-// ioredis reports a missing connection with plain messages (no offline queue, command timeout).
+// ioredis reports a missing connection with plain messages (no offline queue, command timeout),
+// and Redis itself a cluster or failover in transition with reply errors.
 const REDIS_MESSAGES = [
   'Connection is closed.',
   "Stream isn't writeable and enableOfflineQueue options is false",
   'Command timed out',
   'Redis connection is not ready', // rate-limiter-flexible's rejectIfRedisNotReady
   'Reached the max retries per request limit',
+  // Cluster and Sentinel: no node or sentinel reachable, slots moving, a failover under way.
+  "Cluster isn't ready and enableOfflineQueue options is false",
+  'None of startup nodes is available',
+  'Too many Cluster redirections',
+  'CLUSTERDOWN',
+  'TRYAGAIN',
+  'All sentinels are unreachable',
+  'READONLY', // a master demoted by a failover, until the connection moves to the new one
 ];
 
 function classify(error: object): string | undefined {

@@ -60,6 +60,11 @@ const redisShapes: Array<[string, unknown]> = [
   ['ioredis command timeout', new Error('Command timed out')],
   ['ioredis closed connection', new Error('Connection is closed.')],
   ['rate-limiter-flexible not ready', new Error('Redis connection is not ready')],
+  ['ioredis Cluster not ready', new Error("Cluster isn't ready and enableOfflineQueue options is false")],
+  ['ioredis Cluster redirections exhausted', new Error('Too many Cluster redirections. Last error: Error: Connection is closed.')],
+  ['Redis Cluster down', new Error('CLUSTERDOWN The cluster is down')],
+  ['ioredis Sentinel unreachable', new Error('All sentinels are unreachable. Retrying from scratch after 100ms.')],
+  ['a master demoted by a Sentinel failover', new Error("READONLY You can't write against a read only replica.")],
   ['DependencyUnavailableError', new DependencyUnavailableError('redis')],
 ];
 

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Redis } from 'ioredis';
 import { freePort } from '../../../test/fixtures/server-process.js';
+import { redisExpiringSetTarget } from '../../../test/fixtures/redis-expiring-set-target.js';
 import { connectRedisForTest, deleteRedisKeys, killProcess, ownRedisServerSkip, redisUrl as configuredRedisUrl, servicesRequired, startRedisServer } from '../../../test/fixtures/redis.js';
 import { createManualClock } from '../clock.js';
 import { expiringSetContract } from './expiring-set.contract.js';
@@ -60,17 +61,7 @@ if (redisUrl) {
       await Promise.all(connections.map((connection) => connection.quit()));
     });
 
-    expiringSetContract('Redis', {
-      createBackend(clock) {
-        // One set key and channel per test; instance "a" and instance "b" use separate connections.
-        const id = randomBytes(6).toString('hex');
-        const deps = { channel: `${runPrefix}revoked:${id}`, keyPrefix: `revoked:${id}`, clock };
-        return {
-          open: () => createRedisExpiringSet({ ...deps, ...a }),
-          openSecond: () => createRedisExpiringSet({ ...deps, ...b }),
-        };
-      },
-    });
+    expiringSetContract('Redis', redisExpiringSetTarget(runPrefix, () => ({ a, b })));
 
     it('reloads members it was never told about when its subscription reconnects', async () => {
       const clock = createManualClock();

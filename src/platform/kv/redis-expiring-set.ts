@@ -2,11 +2,15 @@ import type { Redis } from 'ioredis';
 import type { Clock } from '../clock.js';
 import type { ExpiringSet } from './expiring-set.js';
 import { createExpiryMirror } from './expiry-mirror.js';
+import type { RedisClient } from './redis-connection.js';
 
 /** What the Redis ExpiringSet needs. */
 export interface RedisExpiringSetDeps {
-  /** Command connection (shared with other adapters); never put into subscriber mode. */
-  client: Redis;
+  /**
+   * Command connection (shared with other adapters); never put into subscriber mode. On a Redis
+   * Cluster every command here touches the one key of this set (MULTI included), so all run in its slot.
+   */
+  client: RedisClient;
   /** Dedicated connection for SUBSCRIBE (see `duplicateForSubscriber`); may be shared by several sets, each on its own channel. */
   subscriber: Redis;
   /** Pub/sub channel of this set. ioredis' keyPrefix does not apply to channels, so include the deployment's prefix here. */

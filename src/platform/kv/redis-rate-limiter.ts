@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import type { RateLimiterFactory } from './rate-limiter.js';
+import type { RedisClient } from './redis-connection.js';
 import { wrapRateLimiterFlexible } from './rlf-rate-limiter.js';
 
 /** Choices of the Redis limiter factory. */
@@ -18,8 +18,10 @@ export interface RedisRateLimiterFactoryOptions {
  * Redis-backed limiters for distributed mode: rate-limiter-flexible's `RateLimiterRedis`, whose
  * consume is one Lua script (SET NX EX + INCRBY + PTTL), so concurrent calls from any number of
  * instances count exactly. Keys are `<connection prefix><keyPrefix>:<key>` with a TTL of the window.
+ * Every command touches one key, so a Redis Cluster connection works unchanged (the library routes
+ * its script by that key).
  */
-export function createRedisRateLimiterFactory(client: Redis, factoryOptions: RedisRateLimiterFactoryOptions = {}): RateLimiterFactory {
+export function createRedisRateLimiterFactory(client: RedisClient, factoryOptions: RedisRateLimiterFactoryOptions = {}): RateLimiterFactory {
   return (options) => {
     // The library writes Redis TTLs in whole seconds (`EX floor(ms / 1000)`) and stores the key
     // with no expiry at all when that floors to 0: a sub-second window would count for ever.

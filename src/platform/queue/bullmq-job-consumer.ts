@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../clock.js';
-import { type BullmqConnectionOptions, openProducerConnection, openWorkerConnection, quitConnection } from './bullmq-connections.js';
+import type { RedisClient } from '../kv/redis-connection.js';
+import { assertPrefixFitsConnection, type BullmqConnectionOptions, openProducerConnection, openWorkerConnection, quitConnection } from './bullmq-connections.js';
 import { bullmqJobId } from './bullmq-job-id.js';
 import { type BullmqDeadLetterPayload, type BullmqJobPayload, deadLetterQueueName, readEnvelope } from './bullmq-payload.js';
 import { describeFailure } from './failure-description.js';
@@ -10,7 +10,7 @@ import type { JobConsumer, JobEnvelope, JobHandler } from './job-queue.js';
 
 /** Which queue a worker consumes and how hard it works. */
 export interface BullmqConsumerOptions extends BullmqConnectionOptions {
-  /** Must match the producer's. */
+  /** Must match the producer's; on a Redis Cluster it must start with a hash tag (see `bullmqPrefix`). */
   prefix: string;
   queueName: string;
   /** Jobs handled at once by this process. */
@@ -19,6 +19,8 @@ export interface BullmqConsumerOptions extends BullmqConnectionOptions {
   lockDurationMs?: number;
   /** How often this worker looks for such jobs. Default 30 s. */
   stalledIntervalMs?: number;
+  /** Dead letters kept in `<queue>-dlq`; the oldest beyond this are removed. Default 10,000. */
+  keepDeadLetters?: number;
   clock?: Clock;
   observer?: JobObserver;
 }
@@ -33,9 +35,11 @@ export interface BullmqConsumerOptions extends BullmqConnectionOptions {
 export async function createBullmqJobConsumer(options: BullmqConsumerOptions): Promise<JobConsumer> {
   const clock = options.clock ?? systemClock;
   const observer = options.observer ?? silentJobObserver;
+  const keepDeadLetters = options.keepDeadLetters ?? 10_000;
   const producerConnection = await openProducerConnection(options, 'portcullis-worker-dlq');
-  let workerConnection: Redis;
+  let workerConnection: RedisClient;
   try {
+    assertPrefixFitsConnection(producerConnection, options.prefix);
     workerConnection = await openWorkerConnection(producerConnection, options, 'portcullis-worker');
   } catch (error) {
     await quitConnection(producerConnection);
@@ -51,6 +55,13 @@ export async function createBullmqJobConsumer(options: BullmqConsumerOptions): P
   async function deadLetter(envelope: JobEnvelope, attempts: number, lastError: string): Promise<void> {
     const payload: BullmqDeadLetterPayload = { ...envelope, attempts, lastError, failedAtMs: clock.nowMs() };
     await deadLetters.add(envelope.name, payload, { jobId: bullmqJobId(envelope.id) });
+    // Nothing consumes the dead-letter queue: without a bound, a handler that keeps failing would
+    // grow it in Redis for ever. Dead letters are rare, so counting after each is cheap; two
+    // workers trimming at once remove a job only once (remove() of a gone job is a no-op).
+    const excess = (await deadLetters.getWaitingCount()) - keepDeadLetters;
+    if (excess > 0) {
+      for (const job of await deadLetters.getJobs(['wait'], 0, excess - 1, true)) if (job.id) await deadLetters.remove(job.id);
+    }
   }
 
   function track(write: Promise<void>): void {

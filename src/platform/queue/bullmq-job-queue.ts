@@ -1,13 +1,16 @@
 import { Queue } from 'bullmq';
 import { bullmqJobId } from './bullmq-job-id.js';
-import { type BullmqConnectionOptions, openProducerConnection, quitConnection } from './bullmq-connections.js';
+import { assertPrefixFitsConnection, type BullmqConnectionOptions, openProducerConnection, quitConnection } from './bullmq-connections.js';
 import { type BullmqDeadLetterPayload, type BullmqJobPayload, deadLetterQueueName } from './bullmq-payload.js';
 import type { DeadLetter } from './dead-letter.js';
 import type { JobQueue } from './job-queue.js';
 
 /** Where and how jobs are queued in Redis. */
 export interface BullmqQueueOptions extends BullmqConnectionOptions {
-  /** BullMQ key prefix: every key is `<prefix>:<queueName>:…`, so deployments can share a Redis. */
+  /**
+   * BullMQ key prefix: every key is `<prefix>:<queueName>:…`, so deployments can share a Redis. On
+   * a Redis Cluster it must start with a hash tag such as `{portcullis:bull}` (see `bullmqPrefix`).
+   */
   prefix: string;
   queueName: string;
   /** Deliveries per job, the first included; after the last failure the job is dead-lettered. */
@@ -34,6 +37,12 @@ export interface BullmqJobQueue extends JobQueue {
  */
 export async function createBullmqJobQueue(options: BullmqQueueOptions): Promise<BullmqJobQueue> {
   const connection = await openProducerConnection(options, 'portcullis-queue');
+  try {
+    assertPrefixFitsConnection(connection, options.prefix);
+  } catch (error) {
+    await quitConnection(connection);
+    throw error;
+  }
   const queue = new Queue<BullmqJobPayload>(options.queueName, { connection, prefix: options.prefix });
   const deadLetters = new Queue<BullmqDeadLetterPayload>(deadLetterQueueName(options.queueName), { connection, prefix: options.prefix });
   const onError = (error: Error) => options.onError?.(error);

@@ -14,10 +14,10 @@ import { freePort } from '../../../test/fixtures/server-process.js';
 import { connectRedisForTest, deleteRedisKeys, killProcess, ownRedisServerSkip, redisUrl as configuredRedisUrl, servicesRequired, startRedisServer } from '../../../test/fixtures/redis.js';
 import { createManualClock } from '../clock.js';
 import { waitForRedisReady } from '../kv/redis-connection.js';
-import { createBullmqJobConsumer } from './bullmq-job-consumer.js';
 import { createBullmqJobQueue } from './bullmq-job-queue.js';
 import type { DeliveryReport } from './job-observer.js';
 import { jobQueueContract } from './job-queue.contract.js';
+import { openBullmqTestBackend } from '../../../test/fixtures/bullmq-backend.js';
 import { createMemoryJobQueue, JobQueueClosedError } from './memory-job-queue.js';
 
 const redisUrl = configuredRedisUrl;
@@ -137,16 +137,7 @@ if (redisUrl) {
     });
 
     jobQueueContract('BullMQ', {
-      async open(settings) {
-        const names = { prefix: `${runPrefix}${randomBytes(4).toString('hex')}`, queueName: 'events' };
-        const queue = await createBullmqJobQueue({ ...connection, ...names, ...settings, keepCompleted: 100, keepFailed: 100 });
-        const consumer = await createBullmqJobConsumer({ ...connection, ...names, concurrency: settings.concurrency });
-        let closed: Promise<void> | undefined;
-        return {
-          queue, consumer, listDeadLetters: () => queue.listDeadLetters(),
-          close: () => (closed ??= Promise.all([consumer.close(), queue.close()]).then(() => undefined)),
-        };
-      },
+      open: (settings) => openBullmqTestBackend(connection, { prefix: `${runPrefix}${randomBytes(4).toString('hex')}`, queueName: 'events' }, settings),
     });
 
     it('keeps every key under its prefix', async () => {

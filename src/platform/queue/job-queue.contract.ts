@@ -13,6 +13,8 @@ export interface JobQueueTestSettings {
   attempts: number;
   backoffMs: number;
   concurrency: number;
+  /** Dead letters kept; older ones are dropped. */
+  keepDeadLetters: number;
 }
 
 /** One test's queue: producer and consumer over a backend no other test sees. */
@@ -30,7 +32,7 @@ export interface JobQueueContractTarget {
 }
 
 const DEADLINE_MS = 5_000;
-const DEFAULTS: JobQueueTestSettings = { attempts: 3, backoffMs: 5, concurrency: 2 };
+const DEFAULTS: JobQueueTestSettings = { attempts: 3, backoffMs: 5, concurrency: 2, keepDeadLetters: 1_000 };
 
 /** Polls `condition` until it holds; fails after the deadline with `what`. */
 async function eventually(what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
@@ -120,6 +122,17 @@ export function jobQueueContract(name: string, target: JobQueueContractTarget): 
       assert.equal(typeof dead!.failedAtMs, 'number');
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.deepEqual(seen.map((job) => job.attempt), [1, 2, 3], 'no delivery after the last attempt');
+    }));
+
+    it('keeps at most keepDeadLetters dead letters, dropping the oldest', withQueue({ attempts: 1, keepDeadLetters: 2 }, async ({ queue, consumer, listDeadLetters }) => {
+      await consumer.start(() => { throw new Error('always broken'); });
+      for (const [i, id] of ['EVT-OLD', 'EVT-MID', 'EVT-NEW'].entries()) {
+        const added = queue.add([{ id, name: 'auth.login.failed', data: { i } }]);
+        await eventually(`${id} dead-lettered`, async () => (await listDeadLetters()).some((dead) => dead.id === id));
+        await added;
+      }
+      await eventually('the oldest dropped', async () => (await listDeadLetters()).length === 2);
+      assert.deepEqual((await listDeadLetters()).map((dead) => dead.id), ['EVT-MID', 'EVT-NEW']);
     }));
 
     it('keeps only the error name and message of a dead letter, never the stack, cut to 500 characters', withQueue({ attempts: 1 }, async ({ queue, consumer, listDeadLetters }) => {

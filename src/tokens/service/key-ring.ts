@@ -48,6 +48,23 @@ export interface KeyRing {
   onChange(listener: () => void): void;
 }
 
+/**
+ * The stored private key does not open under this instance's master key: the key differs from the
+ * one that sealed it (another PORTCULLIS_MASTER_KEY, or a generated dev key in another data
+ * directory) or the row was altered. Raised at start so the server refuses to run instead of
+ * answering 500 at the first login.
+ */
+export class SigningKeyUnreadableError extends Error {
+  constructor(readonly kid: string, options?: { cause: unknown }) {
+    super(
+      `the master key does not open the stored signing key ${kid}: every instance must use the master key `
+      + 'that created the key ring (PORTCULLIS_MASTER_KEY / PORTCULLIS_MASTER_KEY_FILE, or the key file in the data directory)',
+      options,
+    );
+    this.name = 'SigningKeyUnreadableError';
+  }
+}
+
 const SIGNING_ALGORITHMS = new Set<string>(['ES256', 'EdDSA', 'RS256']);
 
 /**
@@ -137,7 +154,12 @@ export function createKeyRing(deps: KeyRingDeps): KeyRing {
       if (!record) throw new Error('no active signing key: call refresh() first');
       let key = privateKeys.get(record.kid);
       if (!key) {
-        const jwk = JSON.parse(secretBox.open(record.privateJwkSealed, `signing-key:${record.kid}`)) as JWK;
+        let jwk: JWK;
+        try {
+          jwk = JSON.parse(secretBox.open(record.privateJwkSealed, `signing-key:${record.kid}`)) as JWK;
+        } catch (error) {
+          throw new SigningKeyUnreadableError(record.kid, { cause: error });
+        }
         key = importJWK(jwk, record.alg) as Promise<CryptoKey>;
         privateKeys.set(record.kid, key);
       }
