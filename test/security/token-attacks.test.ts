@@ -204,6 +204,30 @@ describe('access-token attacks on GET /v1/auth/whoami and /v1/auth/me', () => {
     });
   });
 
+  it('never serves a cached token\'s claims to another token with the same signature (the cache is looked up by the signature\'s tail)', async () => {
+    const cacheCount = async (result: 'hit' | 'miss') => {
+      const m = new RegExp(`^portcullis_verified_token_cache_total\\{result="${result}"\\} (\\d+)`, 'm').exec((await t.app.inject({ url: '/metrics' })).body);
+      return m ? Number(m[1]) : 0;
+    };
+    const auth = `Bearer ${victim.accessToken}`;
+    assert.equal((await call('/v1/auth/whoami', auth)).statusCode, 200);
+    const hits = await cacheCount('hit');
+    assert.equal((await call('/v1/auth/whoami', auth)).statusCode, 200);
+    assert.equal(await cacheCount('hit'), hits + 1, 'the genuine token is in the cache');
+    const [header, payload, signature] = victim.accessToken.split('.') as [string, string, string];
+    const misses = await cacheCount('miss');
+    await expectReasons(['signature'], async () => {
+      for (const changed of [{ ...decodeSegment(payload), roles: ['admin'] }, { ...decodeSegment(payload), sub: 'someone-else' }]) {
+        const token = `${header}.${b64url(changed)}.${signature}`;
+        forgedTokens.push(token);
+        await assertRefused(`Bearer ${token}`);
+      }
+    });
+    // Two tokens, each tried on whoami and me: every lookup missed and went to a full verification.
+    assert.equal(await cacheCount('miss'), misses + 4);
+    assert.equal(await cacheCount('hit'), hits + 1);
+  });
+
   it('refuses a token whose aud is not this audience', async () => {
     await expectReasons(['audience'], async () => {
       for (const aud of ['someone-else', [], ['someone-else'], `${t.registry.tokenOptions.audience} `]) {

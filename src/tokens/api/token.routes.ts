@@ -35,7 +35,7 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRoutesDeps): 
   r.get('/v1/auth/whoami', {
     schema: { tags: ['auth'], summary: 'Claims of the verified token, no database read', response: { 200: whoamiSchema }, security: [{ bearer: [] }] },
     preHandler: app.authenticate,
-  }, async (request, reply) => {
+  }, (request, reply) => {
     const p = request.principal!;
     let body = whoamiBodies.get(p);
     if (body === undefined) {
@@ -45,6 +45,6 @@ export async function tokenRoutes(app: FastifyInstance, deps: TokenRoutesDeps): 
       whoamiBodies.set(p, body);
     }
     // Already validated against whoamiSchema and serialised: Fastify sends a string as it is.
-    return reply.type('application/json; charset=utf-8').send(body as never);
+    reply.type('application/json; charset=utf-8').send(body as never);
   });
 }

@@ -54,6 +54,16 @@ function reasonOf(error: unknown): RejectionReason {
   return 'malformed';
 }
 
+/** A verified token and its claims, as the cache holds them. */
+interface CachedToken { readonly token: string; readonly claims: AccessClaims }
+
+// The cache is looked up by the token's last 32 characters (192 bits of its signature) and the hit
+// is confirmed by comparing the whole token: hashing a ~400-character key on every request cost
+// ~0.5 µs, a fifth of the cached pipeline's own work. Only verified tokens are stored, and a
+// token with a chosen tail cannot be signed without our key, so nobody can aim at another's entry.
+const CACHE_KEY_LENGTH = 32;
+const cacheKey = (token: string): string => token.slice(-CACHE_KEY_LENGTH);
+
 function toClaims(payload: Record<string, unknown>): AccessClaims {
   const { sub, sid, jti, roles, tenant, exp, iat } = payload;
   if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof exp !== 'number' || typeof iat !== 'number'
@@ -71,7 +81,7 @@ function toClaims(payload: Record<string, unknown>): AccessClaims {
  */
 export function createAccessTokenVerifier(deps: AccessTokenVerifierDeps) {
   const { keyRing, clock, options } = deps;
-  const cache = deps.cacheSize > 0 ? new LRUCache<string, AccessClaims>({ max: deps.cacheSize }) : undefined;
+  const cache = deps.cacheSize > 0 ? new LRUCache<string, CachedToken>({ max: deps.cacheSize }) : undefined;
   // A key leaving the ring must take the tokens it signed out of the cache with it.
   keyRing.onChange(() => cache?.clear());
 
@@ -83,17 +93,7 @@ export function createAccessTokenVerifier(deps: AccessTokenVerifierDeps) {
     return key.publicKey;
   };
 
-  return async function verifyAccessToken(token: string): Promise<AccessClaims> {
-    if (token.length > MAX_TOKEN_LENGTH) throw new TokenRejectedError('too_long');
-    const nowMs = clock.nowMs();
-    if (cache) {
-      const cached = cache.get(token);
-      deps.onCacheLookup?.(cached !== undefined);
-      if (cached) {
-        if (cached.exp * 1000 > nowMs) return cached;
-        cache.delete(token);
-      }
-    }
+  async function verifySignature(token: string, nowMs: number): Promise<AccessClaims> {
     let claims: AccessClaims;
     try {
       const { payload } = await jwtVerify(token, getKey, {
@@ -113,7 +113,25 @@ export function createAccessTokenVerifier(deps: AccessTokenVerifierDeps) {
     // The lookup above enforces exp against our clock; no per-entry TTL in the cache itself, whose
     // bookkeeping (a timestamp read and check per get) cost ~1 µs per cached request, while the
     // size bound already evicts expired entries in LRU order.
-    if (cache && claims.exp * 1000 > nowMs) cache.set(token, claims);
+    if (cache && claims.exp * 1000 > nowMs) cache.set(cacheKey(token), { token, claims });
     return claims;
+  }
+
+  /** The claims of a valid access token: at once (no promise) for a cached token, else after jose has verified it. */
+  return function verifyAccessToken(token: string): AccessClaims | Promise<AccessClaims> {
+    if (token.length > MAX_TOKEN_LENGTH) return Promise.reject(new TokenRejectedError('too_long'));
+    const nowMs = clock.nowMs();
+    if (cache) {
+      const key = cacheKey(token);
+      const cached = cache.get(key);
+      // Exactly this token: the key is only its tail, so a different token with the same tail is a miss.
+      const hit = cached !== undefined && cached.token === token;
+      deps.onCacheLookup?.(hit);
+      if (hit) {
+        if (cached.claims.exp * 1000 > nowMs) return cached.claims;
+        cache.delete(key);
+      }
+    }
+    return verifySignature(token, nowMs);
   };
 }
