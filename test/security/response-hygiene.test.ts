@@ -24,6 +24,8 @@ function assertSecurityHeaders(res: LightMyRequestResponse, label: string): void
   const csp = String(h['content-security-policy']);
   assert.match(csp, /default-src 'none'/, `${label}: CSP default-src 'none' (got ${csp})`);
   assert.match(csp, /frame-ancestors 'none'/, `${label}: CSP frame-ancestors 'none'`);
+  // The same refusal for browsers without CSP frame-ancestors; SAMEORIGIN would let our own origin frame us.
+  assert.equal(h['x-frame-options'], 'DENY', `${label}: X-Frame-Options DENY, as frame-ancestors 'none'`);
   assert.equal(h['referrer-policy'], 'no-referrer', `${label}: referrer-policy`);
   assert.equal(h['x-powered-by'], undefined, `${label}: no x-powered-by`);
   assert.ok(h['x-request-id'], `${label}: x-request-id`);
