@@ -130,6 +130,7 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
   const database = overrides.database ?? await openDatabase({
     databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: config.database.poolMax,
     statementTimeoutMs: config.database.statementTimeoutMs, connectTimeoutMs: config.database.connectTimeoutMs,
+    embeddedSharedBuffersMb: config.database.embeddedSharedBuffersMb,
     onConnectionError: (error) => logger.warn({ err: error }, 'database connection lost'),
   });
   if (!overrides.skipMigrations) await migrateToLatest(database.db);

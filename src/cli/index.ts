@@ -92,7 +92,10 @@ async function withRegistry(config: Readonly<Config>, log: pino.Logger, command:
 
 /** Applies pending migrations and closes the connection; returns the names applied. */
 async function migrate(config: Readonly<Config>): Promise<string[]> {
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.database.connectTimeoutMs });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl, dataDir: config.dataDir, connectTimeoutMs: config.database.connectTimeoutMs,
+    embeddedSharedBuffersMb: config.database.embeddedSharedBuffersMb,
+  });
   try {
     return await migrateToLatest(database.db);
   } finally {

@@ -56,6 +56,11 @@ export const configSchema = z.strictObject({
     poolMax: z.number().int().positive().default(10),
     statementTimeoutMs: z.number().int().positive().default(5_000),
     connectTimeoutMs: z.number().int().positive().default(5_000),
+    /**
+     * Embedded mode only: PGlite's shared_buffers in MiB. PostgreSQL's default (128) is ~100 MiB of
+     * an idle process; an embedded deployment's tables fit in far less, and the OS caches the files.
+     */
+    embeddedSharedBuffersMb: z.number().int().min(1).max(4096).default(32),
   }).prefault({}),
   password: z.strictObject({
     /** NIST SP 800-63B rev 4: 15 when the password is the only factor. */

@@ -5,6 +5,7 @@ import { Kysely, PGliteDialect, sql } from 'kysely';
 import { Migrator } from 'kysely/migration';
 import pg from 'pg';
 import { migrations } from './migrations/index.js';
+import { initEmbeddedCluster, needsEmbeddedInit } from './pglite-first-start.js';
 import type { DB } from './schema.js';
 import { SearchPathPostgresDialect } from './search-path-introspector.js';
 
@@ -24,6 +25,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** An already-open PGlite (tests load it from a migrated snapshot). */
   pglite?: PGlite;
+  /** Embedded PGlite's shared_buffers in MiB (PostgreSQL's default, 128, is most of an idle process's memory). */
+  embeddedSharedBuffersMb?: number;
   /** PostgreSQL schema to use instead of `public` (tests get a fresh one each). */
   schema?: string;
   poolMax?: number;
@@ -75,7 +78,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (!pglite) {
     const dir = join(options.dataDir ?? './data', 'pglite');
     mkdirSync(dir, { recursive: true });
-    pglite = await PGlite.create(dir);
+    const startParams = options.embeddedSharedBuffersMb === undefined
+      ? PGlite.defaultStartParams
+      : [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.embeddedSharedBuffersMb}MB`];
+    if (needsEmbeddedInit(dir)) await initEmbeddedCluster(dir, startParams);
+    pglite = await PGlite.create(dir, { startParams });
   }
   const db = new Kysely<DB>({ dialect: new PGliteDialect({ pglite }) });
   return {
