@@ -58,8 +58,8 @@ function reasonOf(error: unknown): RejectionReason {
 interface CachedToken { readonly token: string; readonly claims: AccessClaims }
 
 // The cache is looked up by the token's last 32 characters (192 bits of its signature) and the hit
-// is confirmed by comparing the whole token: hashing a ~400-character key on every request cost
-// ~0.5 µs, a fifth of the cached pipeline's own work. Only verified tokens are stored, and a
+// is confirmed by comparing the whole token: V8 hashed the ~400-character key afresh on every
+// request (665 ns per lookup against 177 ns, measured alone). Only verified tokens are stored, and a
 // token with a chosen tail cannot be signed without our key, so nobody can aim at another's entry.
 const CACHE_KEY_LENGTH = 32;
 const cacheKey = (token: string): string => token.slice(-CACHE_KEY_LENGTH);
@@ -110,7 +110,7 @@ export function createAccessTokenVerifier(deps: AccessTokenVerifierDeps) {
       throw new TokenRejectedError(reasonOf(error));
     }
     // Cached only until exp itself (no skew), so the cache is never more lenient than a fresh check.
-    // The lookup above enforces exp against our clock; no per-entry TTL in the cache itself, whose
+    // The lookup in verifyAccessToken enforces exp against our clock; no per-entry TTL in the cache itself, whose
     // bookkeeping (a timestamp read and check per get) cost ~1 µs per cached request, while the
     // size bound already evicts expired entries in LRU order.
     if (cache && claims.exp * 1000 > nowMs) cache.set(cacheKey(token), { token, claims });
