@@ -203,27 +203,38 @@ function clusterSubscriber(cluster: Cluster): Redis {
   return subscriber;
 }
 
-/** Resolves once `client` is ready for commands; rejects after `timeoutMs` (the client keeps retrying). */
+/**
+ * Resolves once `client` is ready for commands; rejects after `timeoutMs` (the client keeps
+ * retrying), naming the last connection error so an operator sees why (a refused port, an
+ * untrusted certificate, wrong credentials) without digging through the retries in the log.
+ */
 export function waitForRedisReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   if (client.status === 'end') return Promise.reject(new Error('Redis connection is closed'));
   return new Promise((resolve, reject) => {
-    const onReady = () => {
+    let lastError: Error | undefined;
+    const onError = (error: Error) => { lastError = error; };
+    const stopListening = () => {
       clearTimeout(timer);
+      client.off('ready', onReady);
       client.off('end', onEnd);
+      client.off('error', onError);
+    };
+    const onReady = () => {
+      stopListening();
       resolve();
     };
     const onEnd = () => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
+      stopListening();
       reject(new Error('Redis connection was closed before it became ready'));
     };
     const timer = setTimeout(() => {
-      client.off('ready', onReady);
-      client.off('end', onEnd);
-      reject(new Error(`Redis was not ready within ${timeoutMs} ms`));
+      stopListening();
+      // ioredis' connection errors name the address and the reason, never the URL's credentials.
+      reject(new Error(`Redis was not ready within ${timeoutMs} ms${lastError ? ` (last error: ${lastError.message})` : ''}`, { cause: lastError }));
     }, timeoutMs);
     client.once('ready', onReady);
     client.once('end', onEnd);
+    client.on('error', onError);
   });
 }
