@@ -15,6 +15,7 @@ import { createRedisConnection, waitForRedisReady } from '../../src/platform/kv/
 import { bullmqPrefix } from '../../src/platform/queue/bullmq-connections.js';
 import { postgresUrl } from '../fixtures/database.js';
 import { servicesRequired } from '../fixtures/redis.js';
+import { freePort } from '../fixtures/server-process.js';
 import { redisTopologySkip, type SentinelTopology, startSentinelTopology } from '../fixtures/redis-topologies.js';
 import { adapterContractsOn, serveOnTopology, assertAuthFlow, assertEventQueuedThenConsumed, call, TOPOLOGY_PASSWORD } from '../fixtures/redis-topology-suites.js';
 
@@ -31,6 +32,24 @@ describe('Redis Sentinel', { skip: redisTopologySkip() }, () => {
   after(async () => { await topology?.stop(); });
 
   adapterContractsOn('Redis Sentinel', { url, cluster: false });
+
+  it('reaches the master through the next sentinel of the URL when the first one does not answer', async () => {
+    assert.ok(topology);
+    const deadSentinel = await freePort();
+    const listed = `redis+sentinel://127.0.0.1:${deadSentinel},127.0.0.1:${topology.sentinelPort}/${topology.masterName}`;
+    const connection = createRedisConnection({ url: listed, keyPrefix: '', commandTimeoutMs: 1_000, connectTimeoutMs: 1_000, onError: () => {} });
+    const master = createRedisConnection({ url: `redis://127.0.0.1:${topology.currentMasterPort()}`, keyPrefix: '', commandTimeoutMs: 1_000, connectTimeoutMs: 1_000, onError: () => {} });
+    const key = `portcullis-test:sentinels:${deadSentinel}`;
+    try {
+      await waitForRedisReady(connection, 5_000);
+      await connection.set(key, 'through the second sentinel', 'EX', 60);
+      assert.equal(await master.get(key), 'through the second sentinel', 'the write reached the master');
+    } finally {
+      await master.del(key).catch(() => undefined);
+      connection.disconnect();
+      master.disconnect();
+    }
+  });
 
   describe('portcullis serve on a redis+sentinel:// URL', { skip: databaseUrl || servicesRequired ? false : 'DATABASE_URL is not set' }, () => {
     const served = serveOnTopology(databaseUrl, url);
