@@ -100,8 +100,8 @@ async function coreSuite(): Promise<void> {
   const results: BenchResults = {
     machine,
     method: { ...SETTINGS, mintedTokens: portcullis?.mintedTokens, mintSeconds: portcullis?.mintSeconds },
-    scenarios, verify, loginBurst: portcullis?.loginBurst, idle: portcullis?.idle ?? {},
-    targets: evaluateTargets(scenarios, verify, portcullis?.loginBurst),
+    scenarios, verify, loginBurst: portcullis?.loginBurst, paired: portcullis?.paired, idle: portcullis?.idle ?? {},
+    targets: evaluateTargets(scenarios, verify, portcullis?.loginBurst, portcullis?.paired),
     startQuiet, loadAverageStart, loadAverageEnd: loadavg(),
     errors, elapsedSeconds: (performance.now() - started) / 1000,
   };

@@ -172,6 +172,23 @@ export function targetsSection(r: Pick<BenchResults, 'targets'>): string[] {
 }
 
 /** Renders the whole report. */
+/** The alternating cached-whoami vs bare-Fastify rounds. */
+function pairedSection(r: BenchResults): string[] {
+  const p = r.paired;
+  if (!p) return [];
+  const us = (x: number | undefined): string => (x === undefined ? 'n/a' : x.toFixed(1));
+  return [
+    '## Cached whoami vs bare Fastify, alternating', '',
+    `Both servers pinned to core ${r.method.serverCore} at once; each round runs bare Fastify for ${p.roundSeconds} s with Portcullis stopped (SIGSTOP), then cached whoami for ${p.roundSeconds} s with bare Fastify stopped, after ${p.warmupSeconds} s of warm-up each. The scenarios above run minutes apart, and a shared VM's speed drifts over minutes; here the two runs of a round are seconds apart, so the ratio of each round compares like with like.`, '',
+    '| Round | Bare req/s | Whoami req/s | Ratio | Bare load-gen CPU | Server µs/request bare / whoami | non-2xx + errors |',
+    '|--:|--:|--:|--:|--:|--:|--:|',
+    ...p.rounds.map((x, i) => `| ${i + 1} | ${int(x.bareReqPerSec)} | ${int(x.portcullisReqPerSec)} | ${(x.ratio * 100).toFixed(1)}% | ${cpu(x.bareLoadgenCpuPercent)} | ${us(x.bareCpuMicroseconds)} / ${us(x.portcullisCpuMicroseconds)} | ${x.non2xx} |`),
+    '',
+    `- **Median ratio of the rounds: ${(p.medianRatio * 100).toFixed(1)}%**${p.medianCostRatio === undefined ? '' : `; by server CPU per request (bare / whoami), median ${(p.medianCostRatio * 100).toFixed(1)}%`}.`,
+    '',
+  ];
+}
+
 export function renderMarkdown(r: BenchResults): string {
   return [
     `# Portcullis core benchmark, ${r.machine.date.slice(0, 10)}`, '',
@@ -179,6 +196,7 @@ export function renderMarkdown(r: BenchResults): string {
     ...machineSection(r),
     ...methodSection(r),
     ...resultsTable(r),
+    ...pairedSection(r),
     ...verifySection(r),
     ...eventLoopSection(r),
     '## Memory (embedded PGlite mode)', '',

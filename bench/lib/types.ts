@@ -144,6 +144,31 @@ export interface Method extends Settings {
   mintSeconds?: number;
 }
 
+/** One round of the alternating comparison: bare Fastify, then cached whoami, seconds apart. */
+export interface PairedRound {
+  bareReqPerSec: number;
+  portcullisReqPerSec: number;
+  /** portcullisReqPerSec / bareReqPerSec. */
+  ratio: number;
+  bareLoadgenCpuPercent: number;
+  /** Server CPU µs per request in each run, when the CPU was read. */
+  bareCpuMicroseconds?: number;
+  portcullisCpuMicroseconds?: number;
+  /** Non-2xx responses and errors of both runs. */
+  non2xx: number;
+}
+
+/** Cached whoami vs bare Fastify in alternating short runs on the same core. */
+export interface PairedComparison {
+  warmupSeconds: number;
+  roundSeconds: number;
+  rounds: PairedRound[];
+  /** Median of the rounds' rate ratios. */
+  medianRatio: number;
+  /** Median of the rounds' bare/whoami server CPU per request: the share of bare's rate the core could serve flat out. */
+  medianCostRatio?: number;
+}
+
 /** Everything one bench run produced; written as JSON next to the Markdown report. */
 export interface BenchResults {
   machine: MachineInfo;
@@ -151,6 +176,7 @@ export interface BenchResults {
   scenarios: ScenarioResult[];
   verify?: VerifyRates;
   loginBurst?: LoginBurst;
+  paired?: PairedComparison;
   idle: Idle;
   targets: TargetCheck[];
   /** How busy the machine was before the bench began, and whether it waited for quiet. */

@@ -9,7 +9,8 @@ import { isContended, runLoad, runScenario } from '../lib/load.js';
 import { cleanEnv, freePort, type Managed, runToCompletion, withServer } from '../lib/processes.js';
 import { promValue } from '../lib/prom.js';
 import { sleep } from '../lib/stats.js';
-import type { Idle, LoginBurst, ScenarioResult, Settings, VerifyRates } from '../lib/types.js';
+import type { Idle, LoginBurst, PairedComparison, ScenarioResult, Settings, VerifyRates } from '../lib/types.js';
+import { pairedWithBare } from './paired.js';
 import { scheduleOf, watchOf } from './peers.js';
 import { EVENT_LOOP_RESOLUTION_MS } from '../../src/platform/observability/metrics.js';
 
@@ -17,6 +18,7 @@ import { EVENT_LOOP_RESOLUTION_MS } from '../../src/platform/observability/metri
 export interface PortcullisOutcome {
   scenarios: ScenarioResult[];
   loginBurst?: LoginBurst;
+  paired?: PairedComparison;
   idle: Idle;
   mintedTokens?: number;
   mintSeconds?: number;
@@ -155,6 +157,9 @@ export async function benchPortcullis(settings: Settings, tmp: string, verify: V
     add(await step('portcullis whoami cached', () => withCacheNote(base, () => runScenario(
       'whoami-cached', 'Portcullis `GET /v1/auth/whoami`, same token (cached)',
       { url: `${base}/v1/auth/whoami`, connections: settings.connections, headers: auth }, schedule, watch))));
+    outcome.paired = await step('cached whoami vs bare fastify, alternating', () => pairedWithBare(settings, {
+      server, spec: { url: `${base}/v1/auth/whoami`, connections: settings.connections, headers: auth },
+    }));
 
     add(await step('portcullis whoami uncached', () => withCacheNote(base, async () => {
       let next = 0;
