@@ -12,7 +12,34 @@ function defaultOf(path: string[]): string {
   return `\`${JSON.stringify(node)}\``;
 }
 
-const schemaJson = `${JSON.stringify(z.toJSONSchema(configSchema, { io: 'input' }), null, 2)}\n`;
+/**
+ * JSON Schema patterns have no flags, so a Zod regex with `i` would come out case-sensitive and
+ * editors would flag values the server accepts (`REDISS://`). Spell each letter both ways; a
+ * pattern with a character class is left to fail loudly rather than be rewritten wrongly.
+ */
+function caseInsensitivePattern(pattern: RegExp): string {
+  if (pattern.source.includes('[')) throw new Error(`cannot rewrite /${pattern.source}/i for JSON Schema: it has a character class`);
+  let out = '';
+  for (let i = 0; i < pattern.source.length; i++) {
+    const char = pattern.source[i]!;
+    if (char === '\\') {
+      out += char + (pattern.source[++i] ?? '');
+    } else {
+      out += /[a-z]/i.test(char) ? `[${char.toLowerCase()}${char.toUpperCase()}]` : char;
+    }
+  }
+  return out;
+}
+
+const jsonSchema = z.toJSONSchema(configSchema, {
+  io: 'input',
+  override: ({ zodSchema, jsonSchema: json }) => {
+    const checks = (zodSchema._zod.def as { checks?: Array<{ _zod: { def: { format?: string; pattern?: RegExp } } }> }).checks ?? [];
+    const regex = checks.map((check) => check._zod.def).find((def) => def.format === 'regex' && def.pattern?.flags.includes('i'));
+    if (regex?.pattern) json.pattern = caseInsensitivePattern(regex.pattern);
+  },
+});
+const schemaJson = `${JSON.stringify(jsonSchema, null, 2)}\n`;
 const table = [
   '# Configuration',
   '',

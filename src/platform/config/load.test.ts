@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ConfigError, configLeaves, loadConfig } from './load.js';
 
@@ -113,6 +114,20 @@ describe('loadConfig', () => {
         assert.ok(!error.message.includes('hunter2'), error.message);
         return true;
       }, url);
+    }
+  });
+
+  it('publishes a JSON Schema whose redisUrl pattern takes the schemes Zod takes, in any case (editors agree with the server)', () => {
+    const schema = JSON.parse(readFileSync(new URL('../../../config.schema.json', import.meta.url), 'utf8')) as { properties: { redisUrl: { pattern: string } } };
+    const pattern = new RegExp(schema.properties.redisUrl.pattern);
+    for (const url of ['redis://cache:6379', 'REDISS://cache:6380', 'Redis+Sentinel://s1:26379/mymaster', 'rediss+CLUSTER://n1:7000', 'http://cache:6379', 'redis+shard://n1']) {
+      let zodAccepts = true;
+      try {
+        loadConfig({ argv: [], env: { REDIS_URL: url }, readFile: noFiles });
+      } catch {
+        zodAccepts = false;
+      }
+      assert.equal(pattern.test(url), zodAccepts, url);
     }
   });
 });
