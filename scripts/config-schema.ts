@@ -15,10 +15,11 @@ function defaultOf(path: string[]): string {
 /**
  * JSON Schema patterns have no flags, so a Zod regex with `i` would come out case-sensitive and
  * editors would flag values the server accepts (`REDISS://`). Spell each letter both ways; a
- * pattern with a character class is left to fail loudly rather than be rewritten wrongly.
+ * pattern this cannot rewrite safely fails loudly rather than being rewritten wrongly.
  */
 function caseInsensitivePattern(pattern: RegExp): string {
-  if (pattern.source.includes('[')) throw new Error(`cannot rewrite /${pattern.source}/i for JSON Schema: it has a character class`);
+  // Classes, groups with names or flags, and escapes followed by letters that are not literals (\p{…}, \u…, \x…, \c…, \k<…>).
+  if (/\[|\(\?|\\[pPuxck]/.test(pattern.source)) throw new Error(`cannot rewrite /${pattern.source}/i for JSON Schema: only plain letters, escapes and groups are handled`);
   let out = '';
   for (let i = 0; i < pattern.source.length; i++) {
     const char = pattern.source[i]!;
