@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import { createAdminServices } from './admin/index.js';
 import { createAuditGroupCommit, createKyselyAuditQuery, createQueryAuditEvents } from './audit/index.js';
 import {
-  createAuditSealer, createKyselyAuditRelayStore, registerAuditBacklogGauges, createKyselyAuditStore, createRecordAuditEvent, createRelayAuditEvents, createSealAuditChain,
+  createAuditSealer, createKyselyAuditRelayStore, registerAuditBacklogGauges, sealIntervalMs, createKyselyAuditStore, createRecordAuditEvent, createRelayAuditEvents, createSealAuditChain,
   verifyAuditChain, type AuditLog, type AuditStore, type ChainVerification, type SealOutcome,
 } from './audit/index.js';
 import {
@@ -173,7 +173,7 @@ export async function createRegistry(config: Readonly<Config>, overrides: Regist
       relay: auditRelayStore, audit: auditStore, queue: jobQueue, owner: ids.next(),
       batchSize: config.audit.relayBatchSize, leaseMs: config.audit.relayLeaseMs,
     }),
-    intervalMs: config.audit.sealIntervalMs,
+    intervalMs: sealIntervalMs(config.audit.sealIntervalMs, config.databaseUrl !== undefined),
     onError: (error) => logger.error({ err: error }, 'audit seal or relay pass failed; the events wait for the next pass'),
   });
   const transactStores = createTransact(db, bindStores);

@@ -8,6 +8,7 @@ export { verifyAuditChain } from './service/verify-audit-chain.js';
 export { createSealAuditChain, type SealOutcome } from './service/seal-audit-chain.js';
 export { createRelayAuditEvents, type RelayOutcome } from './service/relay-audit-events.js';
 export { createAuditSealer, type AuditSealer } from './service/audit-sealer.js';
+export { sealIntervalMs } from './service/seal-interval.js';
 export { registerAuditBacklogGauges } from './service/audit-backlog-gauges.js';
 export { createAuditGroupCommit, type AuditGroupCommit } from './service/audit-group-commit.js';
 export { auditEventView, type AuditEventView } from './service/audit-event-view.js';

@@ -104,8 +104,12 @@ export const configSchema = z.strictObject({
     auditAllowSampleRate: z.number().min(0).max(1).default(0),
   }).prefault({}),
   audit: z.strictObject({
-    /** How often each instance runs the sealer (and relay) pass; passes also run right after audited commits. */
-    sealIntervalMs: z.number().int().positive().default(200),
+    /**
+     * How often each instance runs the sealer (and relay) pass; passes also run right after this
+     * instance's audited commits. Unset: 200 ms with DATABASE_URL (other instances commit too),
+     * 5000 ms embedded (every commit is local, so the timer only retries a failed pass).
+     */
+    sealIntervalMs: z.number().int().positive().optional(),
     /** Events sealed per sealer transaction. */
     sealBatchSize: z.number().int().min(1).max(5_000).default(500),
     /** Events handed to the job queue per `add()`. */
