@@ -41,6 +41,12 @@ export function isContended(run: RunStats): boolean {
   return (run.otherServerCorePercent ?? 0) > CONTENDED_PERCENT || (loadgenCoreFull && run.otherLoadgenCorePercent > CONTENDED_PERCENT);
 }
 
+/** Server CPU time per answered request in a run, in microseconds (undefined without a CPU reading). */
+export function serverMicrosecondsPerRequest(run: RunStats | undefined): number | undefined {
+  if (run?.serverCpuPercent === undefined || run.reqPerSec <= 0) return undefined;
+  return (run.serverCpuPercent / 100) * 1e6 / run.reqPerSec;
+}
+
 /** Runs autocannon once for `seconds` against `spec`, measuring the server's, the runner's and other processes' CPU use. */
 export async function runLoad(spec: LoadSpec, seconds: number, watch: Watch): Promise<RunStats> {
   const { serverPid } = watch;

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSuspect } from './targets.js';
-import { CONTENDED_PERCENT, isContended, LOADGEN_BOUND_PERCENT } from './load.js';
+import { CONTENDED_PERCENT, isContended, LOADGEN_BOUND_PERCENT, serverMicrosecondsPerRequest } from './load.js';
 import type { BenchResults, ScenarioResult, VerifyRates } from './types.js';
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -61,12 +61,6 @@ function methodSection(r: BenchResults): string[] {
 
 function medianRun(s: ScenarioResult | undefined): ScenarioResult['runs'][number] | undefined {
   return s ? s.runs.find((x) => x.reqPerSec === s.medianReqPerSec) ?? s.runs[0] : undefined;
-}
-
-/** Server CPU time per answered request in a run, in microseconds (undefined without a CPU reading). */
-function serverMicrosecondsPerRequest(run: ScenarioResult['runs'][number] | undefined): number | undefined {
-  if (run?.serverCpuPercent === undefined || run.reqPerSec <= 0) return undefined;
-  return (run.serverCpuPercent / 100) * 1e6 / run.reqPerSec;
 }
 
 /** Throughput table of autocannon scenarios, with ratios to bare Fastify and the Express peer of the same run. */

@@ -1,10 +1,10 @@
 // Cached whoami and bare Fastify measured in alternation on the same core, so drift of the shared
 // VM between scenarios (minutes apart) cannot move their ratio.
 import { getText } from '../lib/http.js';
-import { type LoadSpec, runLoad } from '../lib/load.js';
+import { type LoadSpec, runLoad, serverMicrosecondsPerRequest } from '../lib/load.js';
 import { cleanEnv, freePort, type Managed, withServer } from '../lib/processes.js';
 import { median } from '../lib/stats.js';
-import type { PairedComparison, PairedRound, RunStats, Settings } from '../lib/types.js';
+import type { PairedComparison, PairedRound, Settings } from '../lib/types.js';
 import { watchOf } from './peers.js';
 
 const ROUNDS = 7;
@@ -20,9 +20,6 @@ async function whilePaused<T>(paused: Managed, fn: () => Promise<T>): Promise<T>
     paused.child.kill('SIGCONT');
   }
 }
-
-const microsecondsPerRequest = (run: RunStats): number | undefined =>
-  run.serverCpuPercent === undefined || run.reqPerSec <= 0 ? undefined : (run.serverCpuPercent / 100) * 1e6 / run.reqPerSec;
 
 /**
  * Starts bare Fastify next to the running Portcullis (both pinned to the server core) and
@@ -50,8 +47,8 @@ export async function pairedWithBare(settings: Settings, portcullis: { server: M
         bareReqPerSec: bareRun.reqPerSec, portcullisReqPerSec: portcullisRun.reqPerSec, ratio: portcullisRun.reqPerSec / bareRun.reqPerSec,
         bareLoadgenCpuPercent: bareRun.loadgenCpuPercent, non2xx: bareRun.non2xx + portcullisRun.non2xx + bareRun.errors + portcullisRun.errors,
       };
-      const bareUs = microsecondsPerRequest(bareRun);
-      const portcullisUs = microsecondsPerRequest(portcullisRun);
+      const bareUs = serverMicrosecondsPerRequest(bareRun);
+      const portcullisUs = serverMicrosecondsPerRequest(portcullisRun);
       if (bareUs !== undefined && portcullisUs !== undefined) {
         round.bareCpuMicroseconds = bareUs;
         round.portcullisCpuMicroseconds = portcullisUs;

@@ -102,6 +102,12 @@ describe('access-token attacks on GET /v1/auth/whoami and /v1/auth/me', () => {
     assert.equal(expected, total, `every refusal was counted as ${reasons.join(' or ')}: ${JSON.stringify([...after].map(([r, v]) => [r, v - (before.get(r) ?? 0)]).filter(([, d]) => d !== 0))}`);
   }
 
+  /** portcullis_verified_token_cache_total for one result, as /metrics reports it now. */
+  async function cacheCount(result: 'hit' | 'miss'): Promise<number> {
+    const m = new RegExp(`^portcullis_verified_token_cache_total\\{result="${result}"\\} (\\d+)`, 'm').exec((await t.app.inject({ url: '/metrics' })).body);
+    return m ? Number(m[1]) : 0;
+  }
+
   async function call(url: string, authorization: string | undefined): Promise<LightMyRequestResponse> {
     const headers: Record<string, string> = { 'x-request-id': SAME_ID };
     if (authorization !== undefined) headers.authorization = authorization;
@@ -205,10 +211,6 @@ describe('access-token attacks on GET /v1/auth/whoami and /v1/auth/me', () => {
   });
 
   it('never serves a cached token\'s claims to another token with the same signature (the cache is looked up by the signature\'s tail)', async () => {
-    const cacheCount = async (result: 'hit' | 'miss') => {
-      const m = new RegExp(`^portcullis_verified_token_cache_total\\{result="${result}"\\} (\\d+)`, 'm').exec((await t.app.inject({ url: '/metrics' })).body);
-      return m ? Number(m[1]) : 0;
-    };
     const auth = `Bearer ${victim.accessToken}`;
     assert.equal((await call('/v1/auth/whoami', auth)).statusCode, 200);
     const hits = await cacheCount('hit');
@@ -396,15 +398,10 @@ describe('access-token attacks on GET /v1/auth/whoami and /v1/auth/me', () => {
   it('does not let the verified-token cache outlive exp: a token accepted (and cached) is refused once its time is up', async () => {
     const s = await registerAndLogin(t.app);
     const auth = `Bearer ${s.accessToken}`;
-    const metricHits = async () => {
-      const text = (await t.app.inject({ url: '/metrics' })).body;
-      const m = /^portcullis_verified_token_cache_total\{result="hit"\} (\d+)/m.exec(text);
-      return m ? Number(m[1]) : 0;
-    };
     assert.equal((await call('/v1/auth/whoami', auth)).statusCode, 200);
-    const hitsBefore = await metricHits();
+    const hitsBefore = await cacheCount('hit');
     assert.equal((await call('/v1/auth/whoami', auth)).statusCode, 200);
-    assert.equal(await metricHits(), hitsBefore + 1, 'the second use was served from the cache');
+    assert.equal(await cacheCount('hit'), hitsBefore + 1, 'the second use was served from the cache');
     const { accessTtlSeconds, clockSkewSeconds } = t.registry.tokenOptions;
     // Still inside the skew after exp: a fresh check accepts it, and the cache must not be stricter or more lenient.
     t.clock.advanceMs((accessTtlSeconds + clockSkewSeconds - 2) * 1000);

@@ -219,6 +219,7 @@ export function waitForRedisReady(client: RedisClient, timeoutMs: number): Promi
       client.off('ready', onReady);
       client.off('end', onEnd);
       client.off('error', onError);
+      client.off('node error', onError);
     };
     const onReady = () => {
       stopListening();
@@ -236,5 +237,7 @@ export function waitForRedisReady(client: RedisClient, timeoutMs: number): Promi
     client.once('ready', onReady);
     client.once('end', onEnd);
     client.on('error', onError);
+    // A Cluster's failing seed nodes report as 'node error' (as in reportErrors).
+    if (isRedisCluster(client)) client.on('node error', onError);
   });
 }
